@@ -1,0 +1,29 @@
+"""Settings: llmdeck.yaml and the LLMDECK_* environment, validated once and passed in."""
+
+from llmdeck.config.load import find_config, format_loc, load_settings
+from llmdeck.config.schema import (
+    CacheMode,
+    Deployment,
+    ModelAlias,
+    ObserveSettings,
+    Price,
+    Routing,
+    Section,
+    ServerSettings,
+    Settings,
+)
+
+__all__ = [
+    "CacheMode",
+    "Deployment",
+    "ModelAlias",
+    "ObserveSettings",
+    "Price",
+    "Routing",
+    "Section",
+    "ServerSettings",
+    "Settings",
+    "find_config",
+    "format_loc",
+    "load_settings",
+]

@@ -1,0 +1,132 @@
+"""The Store: one SQLAlchemy engine (SQLite or PostgreSQL) behind a narrow, async-friendly door."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, TypeVar
+
+import orjson
+from sqlalchemy import Connection, Engine, Insert, Table, create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import make_url
+
+from llmdeck.store.migrations import migrate
+
+T = TypeVar("T")
+
+
+def _json_dumps(value: Any) -> str:
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
+def normalise_url(url: str) -> str:
+    """Accept the URLs people paste: postgres://, postgresql:// (psycopg 3 is the driver)."""
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url.removeprefix("postgres://")
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    return url
+
+
+class Store:
+    """A database: SQLite (a file, WAL) or PostgreSQL, with the same tables and queries.
+
+    Work runs on a small thread pool; on SQLite one lock serialises writers, so readers never
+    wait on a writer (WAL) and writers never see SQLITE_BUSY from each other.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.dialect = engine.dialect.name
+        self._write_lock = threading.Lock() if self.dialect == "sqlite" else None
+        self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="llmdeck-store")
+
+    @property
+    def url(self) -> str:
+        """The URL with any password hidden."""
+        return self.engine.url.render_as_string(hide_password=True)
+
+    def read(self, fn: Callable[[Connection], T]) -> T:
+        """Run `fn(conn)` in a connection (blocking)."""
+        with self.engine.connect() as conn:
+            return fn(conn)
+
+    def write(self, fn: Callable[[Connection], T]) -> T:
+        """Run `fn(conn)` in a transaction (blocking); committed when it returns."""
+        if self._write_lock is None:
+            with self.engine.begin() as conn:
+                return fn(conn)
+        with self._write_lock, self.engine.begin() as conn:
+            return fn(conn)
+
+    async def aread(self, fn: Callable[[Connection], T]) -> T:
+        """`read` on the store's thread pool."""
+        return await asyncio.get_running_loop().run_in_executor(self._pool, self.read, fn)
+
+    async def awrite(self, fn: Callable[[Connection], T]) -> T:
+        """`write` on the store's thread pool."""
+        return await asyncio.get_running_loop().run_in_executor(self._pool, self.write, fn)
+
+    def insert_ignore(self, table: Table) -> Insert:
+        """INSERT that skips rows whose primary key exists, on either engine."""
+        dialect = postgresql if self.dialect == "postgresql" else sqlite
+        return dialect.insert(table).on_conflict_do_nothing()
+
+    def upsert(self, table: Table, keys: list[str], update: list[str]) -> Insert:
+        """INSERT ... ON CONFLICT (keys) DO UPDATE SET the `update` columns, on either engine."""
+        dialect = postgresql if self.dialect == "postgresql" else sqlite
+        stmt = dialect.insert(table)
+        return stmt.on_conflict_do_update(
+            index_elements=keys, set_={name: stmt.excluded[name] for name in update}
+        )
+
+    def migrate(self) -> list[str]:
+        """Bring the schema up to date; returns the migrations applied."""
+        return migrate(self.engine)
+
+    def close(self) -> None:
+        """Release connections and threads."""
+        self._pool.shutdown(wait=True)
+        self.engine.dispose()
+
+
+def open_store(url: str, *, run_migrations: bool = True) -> Store:
+    """Open (and by default migrate) the database at `url`."""
+    url = normalise_url(url)
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(
+            url,
+            json_serializer=_json_dumps,
+            json_deserializer=orjson.loads,
+            connect_args={"check_same_thread": False, "timeout": 30},
+        )
+        event.listen(engine, "connect", _sqlite_pragmas)
+    else:
+        engine = create_engine(
+            url,
+            json_serializer=_json_dumps,
+            json_deserializer=orjson.loads,
+            pool_size=8,
+            max_overflow=8,
+            pool_pre_ping=True,
+        )
+    store = Store(engine)
+    if run_migrations:
+        store.migrate()
+    return store
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cursor = dbapi_conn.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
