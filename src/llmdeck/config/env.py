@@ -21,7 +21,8 @@ LLMDECK_DATABASE_URL = EnvVar(
     "LLMDECK_DATABASE_URL", "SQLAlchemy-style URL of the database; PostgreSQL for scale-out."
 )
 LLMDECK_REDIS_URL = EnvVar(
-    "LLMDECK_REDIS_URL", "Redis URL for state shared by replicas (limits, budgets, cache, circuits)."
+    "LLMDECK_REDIS_URL",
+    "Redis URL for state shared by replicas (limits, budgets, cache, circuits).",
 )
 LLMDECK_ADMIN_KEY = EnvVar("LLMDECK_ADMIN_KEY", "The admin key; required to serve off loopback.")
 

@@ -30,14 +30,18 @@ def find_config(path: str | Path | None, environ: Mapping[str, str]) -> Path | N
 
 
 def load_settings(
-    path: str | Path | None = None, environ: Mapping[str, str] | None = None
+    path: str | Path | None = None,
+    environ: Mapping[str, str] | None = None,
+    *,
+    discover: bool = True,
 ) -> Settings:
     """Build the Settings from a file (or the embedded defaults) and the environment.
 
+    With `discover=False` and no `path`, no file is looked for: the embedded defaults.
     Raises ConfigError listing every problem with its path and line.
     """
     environ = os.environ if environ is None else environ
-    file = find_config(path, environ)
+    file = find_config(path, environ) if discover or path is not None else None
     data: dict[str, Any] = {}
     lines: dict[Loc, int] = {}
     source = ""
@@ -95,7 +99,9 @@ def _index_lines(node: yaml.Node | None, loc: Loc, out: dict[Loc, int]) -> None:
             _index_lines(item, (*loc, index), out)
 
 
-def _expand(value: Any, loc: Loc, environ: Mapping[str, str], source: str, lines: dict[Loc, int]) -> Any:
+def _expand(
+    value: Any, loc: Loc, environ: Mapping[str, str], source: str, lines: dict[Loc, int]
+) -> Any:
     if isinstance(value, dict):
         return {k: _expand(v, (*loc, k), environ, source, lines) for k, v in value.items()}
     if isinstance(value, list):
@@ -147,7 +153,9 @@ _MESSAGES = {
 def _problems(exc: ValidationError, source: str, lines: dict[Loc, int]) -> list[Problem]:
     problems = []
     for error in exc.errors():
-        loc = tuple(p for p in error["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+        loc = tuple(
+            p for p in error["loc"] if not (isinstance(p, str) and p.startswith("function-"))
+        )
         message = _MESSAGES.get(error["type"], error["msg"])
         message = message.removeprefix("Value error, ")
         problems.append(Problem(format_loc(loc), message, source, _line(loc, lines)))

@@ -8,7 +8,9 @@ from urllib.parse import urlparse
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
-Routing = Literal["priority", "weighted", "least-latency", "lowest-cost", "least-busy", "complexity"]
+Routing = Literal[
+    "priority", "weighted", "least-latency", "lowest-cost", "least-busy", "complexity"
+]
 CacheMode = Literal["off", "exact", "semantic"]
 
 

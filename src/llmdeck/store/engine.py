@@ -74,15 +74,17 @@ class Store:
     def insert_ignore(self, table: Table) -> Insert:
         """INSERT that skips rows whose primary key exists, on either engine."""
         dialect = postgresql if self.dialect == "postgresql" else sqlite
-        return dialect.insert(table).on_conflict_do_nothing()
+        statement: Insert = dialect.insert(table).on_conflict_do_nothing()
+        return statement
 
     def upsert(self, table: Table, keys: list[str], update: list[str]) -> Insert:
         """INSERT ... ON CONFLICT (keys) DO UPDATE SET the `update` columns, on either engine."""
         dialect = postgresql if self.dialect == "postgresql" else sqlite
         stmt = dialect.insert(table)
-        return stmt.on_conflict_do_update(
+        statement: Insert = stmt.on_conflict_do_update(
             index_elements=keys, set_={name: stmt.excluded[name] for name in update}
         )
+        return statement
 
     def migrate(self) -> list[str]:
         """Bring the schema up to date; returns the migrations applied."""

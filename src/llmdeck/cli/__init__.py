@@ -1,0 +1,50 @@
+"""The `llmdeck` command.
+
+    llmdeck quickstart          the embedded demo: server and UI on http://127.0.0.1:4000
+    llmdeck serve               serve the gateway, API and UI for a llmdeck.yaml
+    llmdeck config check        validate a llmdeck.yaml
+
+Exit codes: 0 ok, 1 a failed check or regression, 2 a usage or configuration error.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from llmdeck import __version__
+from llmdeck.cli import config as config_commands
+from llmdeck.cli import quickstart as quickstart_command
+from llmdeck.cli import serve as serve_command
+from llmdeck.errors import ConfigError, LlmdeckError
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="llmdeck")
+def cli() -> None:
+    """llmdeck: model gateway, prompt registry, RAG, traces and evals in one package."""
+
+
+cli.add_command(serve_command.serve)
+cli.add_command(quickstart_command.quickstart)
+cli.add_command(config_commands.config)
+
+
+def main() -> None:
+    """Entry point: run the CLI, turning llmdeck errors into messages and exit codes."""
+    try:
+        cli.main(standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(1)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(2)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            click.echo(f"error: {problem}", err=True)
+        sys.exit(2)
+    except LlmdeckError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)

@@ -1,0 +1,137 @@
+"""The Gateway: the composition of the stages around the router, and the providers they use."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import aiohttp
+
+from llmdeck.config import Settings
+from llmdeck.errors import ConfigError, Forbidden, NotFound, Problem
+from llmdeck.gateway.auth import Authenticator, KeyResolver
+from llmdeck.gateway.call import Call, Kind, Principal, Reply, Shape
+from llmdeck.gateway.pipeline import Stage, compose
+from llmdeck.gateway.providers import Provider, ProviderContext, provider_factories
+from llmdeck.gateway.router import Router
+from llmdeck.gateway.stages.cost import CostStage
+from llmdeck.gateway.stages.trace import TraceStage
+from llmdeck.gateway.streams import estimated_usage, tracked
+from llmdeck.gateway.wire.openai import (
+    ChatRequest,
+    ChatResponse,
+    EmbeddingRequest,
+    EmbeddingResponse,
+)
+from llmdeck.observe import Recorder
+
+
+class Gateway:
+    """Runs calls through auth -> stages -> router -> provider, and ends each call once."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        recorder: Recorder,
+        *,
+        keys: KeyResolver | None = None,
+        stages: Sequence[Stage] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.recorder = recorder
+        admin = settings.admin_key.get_secret_value() if settings.admin_key else None
+        self.auth = Authenticator(admin, keys)
+        self.stages: list[Stage] = (
+            list(stages) if stages is not None else [TraceStage(recorder), CostStage()]
+        )
+        self.providers: dict[str, Provider] = {}
+        self.session: aiohttp.ClientSession | None = None
+        self._handler = compose(self.stages, Router(self.providers))
+
+    async def start(self) -> None:
+        """Open the HTTP pool and build one provider per deployment."""
+        problems = provider_problems(self.settings)
+        if problems:
+            raise ConfigError(problems)
+        connector = aiohttp.TCPConnector(limit=0, ttl_dns_cache=300, keepalive_timeout=60)
+        self.session = aiohttp.ClientSession(connector=connector, skip_auto_headers=("User-Agent",))
+        context = ProviderContext(session=self.session)
+        factories = provider_factories()
+        try:
+            for alias in self.settings.models:
+                for deployment in alias.deployments:
+                    factory = factories[deployment.provider]
+                    self.providers[deployment.name] = factory(deployment, context)
+        except BaseException:
+            await self.close()
+            raise
+
+    async def close(self) -> None:
+        """Close the HTTP pool."""
+        if self.session is not None:
+            await self.session.close()
+            self.session = None
+
+    async def open_call(
+        self,
+        kind: Kind,
+        request: ChatRequest | EmbeddingRequest,
+        *,
+        api_key: str | None,
+        shape: Shape = "openai",
+    ) -> Call:
+        """Authenticate, then find the model alias: a Call ready for `handle`."""
+        principal = await self.auth.authenticate(api_key)
+        return self.new_call(kind, request, principal, shape=shape)
+
+    def new_call(
+        self,
+        kind: Kind,
+        request: ChatRequest | EmbeddingRequest,
+        principal: Principal,
+        *,
+        shape: Shape = "openai",
+    ) -> Call:
+        """A Call for an authenticated principal (404 unknown alias, 403 alias not allowed)."""
+        alias = self.settings.alias(request.model)
+        if alias is None:
+            known = ", ".join(m.name for m in self.settings.models if m.deployments or m.tiers)
+            raise NotFound(
+                f"model {request.model!r} not found; known models: {known}",
+                code="model_not_found",
+                param="model",
+            )
+        if not principal.may_use(alias.name):
+            raise Forbidden(f"this key may not use model {alias.name!r}", code="model_not_allowed")
+        return Call(kind=kind, request=request, alias=alias, principal=principal, shape=shape)
+
+    async def handle(self, call: Call) -> Reply:
+        """Run the call. A complete reply has ended the call; a stream ends it when done."""
+        try:
+            reply = await self._handler(call)
+        except BaseException as exc:
+            call.end(exc)
+            raise
+        if isinstance(reply, ChatResponse | EmbeddingResponse):
+            call.response = reply
+            if call.usage is None:
+                usage = reply.usage
+                if isinstance(reply, ChatResponse) and usage is None:
+                    usage = estimated_usage(call.chat, reply)
+                call.usage = usage
+            call.end()
+            return reply
+        return tracked(call, reply)
+
+
+def provider_problems(settings: Settings) -> list[Problem]:
+    """Deployments whose provider is not registered, named by their config path."""
+    factories = provider_factories()
+    problems = []
+    for index, alias in enumerate(settings.models):
+        for position, deployment in enumerate(alias.deployments):
+            if deployment.provider not in factories:
+                path = f"models[{index}].deployments[{position}].provider"
+                known = ", ".join(sorted(factories))
+                message = f"unknown provider {deployment.provider!r}; known: {known}"
+                problems.append(Problem(path, message, settings.source))
+    return problems

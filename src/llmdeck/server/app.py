@@ -1,0 +1,76 @@
+"""create_app(settings): the HTTP application that mounts each capability's routes."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+
+from llmdeck.config import Settings
+from llmdeck.gateway import Gateway
+from llmdeck.gateway.routes import routes as gateway_routes
+from llmdeck.observe import Recorder
+from llmdeck.server import health
+from llmdeck.server.errors import HANDLERS
+from llmdeck.server.hosts import LoopbackHostMiddleware
+from llmdeck.store import Store, open_store
+
+log = logging.getLogger("llmdeck.server")
+
+
+@dataclass
+class Runtime:
+    """What a running server holds; one per process."""
+
+    settings: Settings
+    store: Store
+    recorder: Recorder
+    gateway: Gateway
+
+
+def build_runtime(settings: Settings) -> Runtime:
+    """Wire the parts together; nothing is opened or started yet."""
+    store = open_store(settings.effective_database_url, run_migrations=False)
+    recorder = Recorder(store, settings.observe)
+    gateway = Gateway(settings, recorder)
+    return Runtime(settings=settings, store=store, recorder=recorder, gateway=gateway)
+
+
+def create_app(settings: Settings, runtime: Runtime | None = None) -> Starlette:
+    """The ASGI application for `settings`."""
+    rt = runtime or build_runtime(settings)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await asyncio.to_thread(rt.store.migrate)
+        rt.recorder.start()
+        await rt.gateway.start()
+        try:
+            yield
+        finally:
+            await rt.gateway.close()
+            await asyncio.to_thread(rt.recorder.close)
+            await asyncio.to_thread(rt.store.close)
+
+    checks: dict[str, Any] = {
+        "database": health.database_check(rt.store),
+        "recorder": health.recorder_check(rt.recorder),
+    }
+    middleware = [Middleware(LoopbackHostMiddleware)] if rt.gateway.auth.open else []
+    app = Starlette(
+        routes=[*health.routes(checks), *gateway_routes(rt.gateway)],
+        middleware=middleware,
+        exception_handlers=HANDLERS,
+        lifespan=lifespan,
+    )
+    app.state.runtime = rt
+    return app
+
+
+__all__ = ["Runtime", "build_runtime", "create_app"]
