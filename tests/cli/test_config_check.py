@@ -10,7 +10,12 @@ from pathlib import Path
 def llmdeck(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("LLMDECK_")}
     return subprocess.run(
-        [sys.executable, "-m", "llmdeck", *args], capture_output=True, text=True, cwd=cwd, env=env, timeout=60
+        [sys.executable, "-m", "llmdeck", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=env,
+        timeout=60,
     )
 
 
@@ -37,7 +42,10 @@ def test_errors_are_named_by_path_and_exit_1(tmp_path: Path) -> None:
     result = llmdeck("config", "check", "bad.yaml", "--json", cwd=tmp_path)
     assert result.returncode == 1
     errors = json.loads(result.stdout)["errors"]
-    assert errors == ["bad.yaml: models[0].deployments[1].provider: unknown provider 'martian'; known: anthropic, local, openai"]
+    assert errors == [
+        "bad.yaml: models[0].deployments[1].provider: unknown provider 'martian';"
+        " known: anthropic, local, openai"
+    ]
 
 
 def test_no_file_reports_embedded_defaults(tmp_path: Path) -> None:

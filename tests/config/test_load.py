@@ -30,7 +30,10 @@ def test_no_file_gives_embedded_defaults(tmp_path: Path, monkeypatch: pytest.Mon
 
 
 def test_file_found_in_working_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    write(tmp_path, "models:\n  - name: only\n    deployments: [{provider: local, model: extractive}]\n")
+    write(
+        tmp_path,
+        "models:\n  - name: only\n    deployments: [{provider: local, model: extractive}]\n",
+    )
     monkeypatch.chdir(tmp_path)
     assert [m.name for m in load_settings(None, {}).models] == ["only"]
     assert [m.name for m in load_settings(None, {}, discover=False).models] == ["chat", "embed"]
@@ -91,7 +94,9 @@ models:
     )
     found = problems(path)
     assert f"{path}:10: models[1].deployments[0].api_base: not a URL" in found
-    assert any(p.startswith(f"{path}:6: models[1].routing: Input should be 'priority'") for p in found)
+    assert any(
+        p.startswith(f"{path}:6: models[1].routing: Input should be 'priority'") for p in found
+    )
     assert f"{path}:11: models[1].deployments[0].rpm: Input should be greater than 0" in found
     assert f"{path}:12: models[1].deployments[0].colour: unknown key" in found
 
@@ -111,7 +116,9 @@ def test_alias_rules(tmp_path: Path) -> None:
     assert any("model alias 'a' is defined twice" in p for p in problems(twice))
     empty = write(tmp_path, "models:\n  - {name: a}\n")
     assert any("models[0]: needs at least one deployment" in p for p in problems(empty))
-    tiers = write(tmp_path, "models:\n  - {name: auto, routing: complexity, tiers: {simple: x, complex: y}}\n")
+    tiers = write(
+        tmp_path, "models:\n  - {name: auto, routing: complexity, tiers: {simple: x, complex: y}}\n"
+    )
     assert any("unknown model alias 'x'" in p for p in problems(tiers))
 
 

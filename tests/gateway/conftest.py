@@ -22,8 +22,18 @@ def knobs(**values: Any) -> dict[str, str]:
 
 
 def gateway_settings(home: Path, fake: FakeProvider, **extra: Any) -> Settings:
-    openai = {"provider": "openai", "api_base": fake.openai_base, "api_key": "sk-fake", "price": PRICE}
-    anthropic = {"provider": "anthropic", "api_base": fake.anthropic_base, "api_key": "ak-fake", "price": PRICE}
+    openai = {
+        "provider": "openai",
+        "api_base": fake.openai_base,
+        "api_key": "sk-fake",
+        "price": PRICE,
+    }
+    anthropic = {
+        "provider": "anthropic",
+        "api_base": fake.anthropic_base,
+        "api_key": "ak-fake",
+        "price": PRICE,
+    }
     models = [
         {"name": "gpt", "deployments": [{**openai, "name": "oa", "model": "fake-chat"}]},
         {"name": "claude", "deployments": [{**anthropic, "name": "an", "model": "claude-fake"}]},
@@ -37,6 +47,13 @@ def gateway_settings(home: Path, fake: FakeProvider, **extra: Any) -> Settings:
             ],
         },
         {
+            "name": "pair",
+            "deployments": [
+                {**openai, "name": "first", "model": "a"},
+                {**openai, "name": "second", "model": "b"},
+            ],
+        },
+        {
             "name": "down",
             "deployments": [
                 {**openai, "name": "down-1", "model": "a", "headers": knobs(status=503)},
@@ -45,7 +62,15 @@ def gateway_settings(home: Path, fake: FakeProvider, **extra: Any) -> Settings:
         },
         {
             "name": "slow",
-            "deployments": [{**openai, "name": "sleepy", "model": "a", "timeout": 0.5, "headers": knobs(hang=True)}],
+            "deployments": [
+                {
+                    **openai,
+                    "name": "sleepy",
+                    "model": "a",
+                    "timeout": 0.5,
+                    "headers": knobs(hang=True),
+                }
+            ],
         },
     ]
     return Settings.model_validate({"home": home, "models": models, **extra})

@@ -15,7 +15,9 @@ CONTEXT = (
 
 
 def test_picks_the_most_relevant_sentence() -> None:
-    found = answer(request(("system", CONTEXT), ("user", "What is the capital of Germany?")), max_sentences=1)
+    found = answer(
+        request(("system", CONTEXT), ("user", "What is the capital of Germany?")), max_sentences=1
+    )
     assert found.text == "Berlin is the capital of Germany."
 
 
@@ -28,14 +30,21 @@ def test_question_with_inline_context() -> None:
 
 
 def test_keeps_original_order_and_respects_limits() -> None:
-    found = answer(request(("system", CONTEXT), ("user", "capital France Germany")), max_sentences=2)
-    assert found.sentences == ("Paris is the capital of France.", "Berlin is the capital of Germany.")
+    found = answer(
+        request(("system", CONTEXT), ("user", "capital France Germany")), max_sentences=2
+    )
+    assert found.sentences == (
+        "Paris is the capital of France.",
+        "Berlin is the capital of Germany.",
+    )
     short = answer(request(("system", CONTEXT), ("user", "capital France Germany")), max_chars=20)
     assert len(short.text) <= 20
 
 
 def test_no_overlap_means_no_answer() -> None:
-    assert answer(request(("system", CONTEXT), ("user", "quantum chromodynamics?"))).text == NO_ANSWER
+    assert (
+        answer(request(("system", CONTEXT), ("user", "quantum chromodynamics?"))).text == NO_ANSWER
+    )
     assert answer(request(("user", "hello"))).text == NO_ANSWER
 
 

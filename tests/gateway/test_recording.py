@@ -13,9 +13,9 @@ import pytest
 from sqlalchemy import select
 
 from llmdeck.config import Settings
+from llmdeck.store import tables
 from llmdeck.testing import FakeProvider
 from llmdeck.testing.server import ServerThread
-from llmdeck.store import tables
 
 MESSAGES = [{"role": "user", "content": "count my tokens"}]
 
@@ -62,11 +62,16 @@ def test_anthropic_shape_cost(server: ServerThread, fake: FakeProvider) -> None:
 
 
 def test_failures_are_recorded_with_status_and_error(server: ServerThread) -> None:
-    response = httpx.post(f"{server.url}/v1/chat/completions", json={"model": "down", "messages": MESSAGES})
+    response = httpx.post(
+        f"{server.url}/v1/chat/completions", json={"model": "down", "messages": MESSAGES}
+    )
     assert response.status_code == 502
     failed = [r for r in spans(server) if r.model_alias == "down"]
     assert failed[-1].status == "error" and failed[-1].http_status == 502
-    assert "down-1" in failed[-1].error and failed[-1].attributes["attempts"] == ["down-1", "down-2"]
+    assert "down-1" in failed[-1].error and failed[-1].attributes["attempts"] == [
+        "down-1",
+        "down-2",
+    ]
 
 
 def test_traceparent_joins_the_callers_trace(server: ServerThread) -> None:
@@ -81,11 +86,15 @@ def test_traceparent_joins_the_callers_trace(server: ServerThread) -> None:
     assert row.parent_id == parent and row.tags == ["t1"]
 
 
-def test_client_disconnect_cancels_the_upstream_stream(server: ServerThread, fake: FakeProvider) -> None:
+def test_client_disconnect_cancels_the_upstream_stream(
+    server: ServerThread, fake: FakeProvider
+) -> None:
     fake.set(chunks=40, chunk_interval=0.25)  # ten seconds if read to the end
     started = time.monotonic()
     with httpx.stream(
-        "POST", f"{server.url}/v1/chat/completions", json={"model": "gpt", "messages": MESSAGES, "stream": True}
+        "POST",
+        f"{server.url}/v1/chat/completions",
+        json={"model": "gpt", "messages": MESSAGES, "stream": True},
     ) as response:
         trace_id = response.headers["x-llmdeck-trace-id"]
         for _ in response.iter_lines():
@@ -106,7 +115,9 @@ def test_admin_key_is_required_once_set(settings_for: Callable[..., Settings]) -
         anonymous = openai.OpenAI(base_url=f"{secured.url}/v1", api_key="wrong", max_retries=0)
         with pytest.raises(openai.AuthenticationError):
             anonymous.chat.completions.create(model="gpt", messages=MESSAGES)  # type: ignore[arg-type]
-        missing = httpx.post(f"{secured.url}/v1/chat/completions", json={"model": "gpt", "messages": MESSAGES})
+        missing = httpx.post(
+            f"{secured.url}/v1/chat/completions", json={"model": "gpt", "messages": MESSAGES}
+        )
         assert missing.status_code == 401 and missing.json()["error"]["code"] == "missing_api_key"
         admin = openai.OpenAI(base_url=f"{secured.url}/v1", api_key="adm-123", max_retries=0)
         assert admin.chat.completions.create(model="gpt", messages=MESSAGES).choices  # type: ignore[arg-type]

@@ -21,7 +21,11 @@ MESSAGES = [{"role": "user", "content": "Hello there"}]
 @pytest.mark.parametrize("alias", ["claude", "gpt"])
 def test_complete(client: anthropic.Anthropic, fake: FakeProvider, alias: str) -> None:
     reply = client.messages.create(
-        model=alias, max_tokens=64, system="Be kind.", messages=MESSAGES, stop_sequences=["ZZ"]  # type: ignore[arg-type]
+        model=alias,
+        max_tokens=64,
+        system="Be kind.",
+        messages=MESSAGES,
+        stop_sequences=["ZZ"],  # type: ignore[arg-type]
     )
     assert reply.type == "message" and reply.role == "assistant"
     assert reply.content[0].type == "text" and reply.content[0].text == "echo: Hello there"
@@ -48,11 +52,15 @@ def test_stream(client: anthropic.Anthropic, alias: str) -> None:
 
 @pytest.mark.parametrize("alias", ["claude", "gpt"])
 @pytest.mark.parametrize("stream", [False, True])
-def test_tool_use(client: anthropic.Anthropic, fake: FakeProvider, alias: str, stream: bool) -> None:
+def test_tool_use(
+    client: anthropic.Anthropic, fake: FakeProvider, alias: str, stream: bool
+) -> None:
     fake.set(tool_call={"name": "lookup", "arguments": {"q": "llmdeck"}})
     tools = [{"name": "lookup", "description": "Search", "input_schema": {"type": "object"}}]
     if stream:
-        with client.messages.stream(model=alias, max_tokens=64, messages=MESSAGES, tools=tools) as s:  # type: ignore[arg-type]
+        with client.messages.stream(
+            model=alias, max_tokens=64, messages=MESSAGES, tools=tools
+        ) as s:  # type: ignore[arg-type]
             final = s.get_final_message()
     else:
         final = client.messages.create(model=alias, max_tokens=64, messages=MESSAGES, tools=tools)  # type: ignore[arg-type]
@@ -67,8 +75,14 @@ def test_tool_result_turn_reaches_openai(client: anthropic.Anthropic, fake: Fake
         max_tokens=32,
         messages=[
             {"role": "user", "content": "search please"},
-            {"role": "assistant", "content": [{"type": "tool_use", "id": "toolu_1", "name": "lookup", "input": {}}]},
-            {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_1", "content": "found"}]},
+            {
+                "role": "assistant",
+                "content": [{"type": "tool_use", "id": "toolu_1", "name": "lookup", "input": {}}],
+            },
+            {
+                "role": "user",
+                "content": [{"type": "tool_result", "tool_use_id": "toolu_1", "content": "found"}],
+            },
         ],
     )
     sent = fake.requests[-1].body["messages"]
@@ -88,7 +102,9 @@ def test_errors_are_the_sdk_exception_types(client: anthropic.Anthropic) -> None
 
 
 @pytest.mark.parametrize("alias", ["claude", "gpt"])
-def test_stream_failing_after_first_token_raises(client: anthropic.Anthropic, fake: FakeProvider, alias: str) -> None:
+def test_stream_failing_after_first_token_raises(
+    client: anthropic.Anthropic, fake: FakeProvider, alias: str
+) -> None:
     fake.set(chunks=6, error_event_after=2)
     with pytest.raises(anthropic.APIError):  # noqa: SIM117
         with client.messages.stream(model=alias, max_tokens=64, messages=MESSAGES) as stream:  # type: ignore[arg-type]

@@ -51,7 +51,12 @@ def test_messages_request_becomes_chat_request() -> None:
                     "role": "assistant",
                     "content": [
                         {"type": "text", "text": "Checking."},
-                        {"type": "tool_use", "id": "toolu_1", "name": "weather", "input": {"city": "Paris"}},
+                        {
+                            "type": "tool_use",
+                            "id": "toolu_1",
+                            "name": "weather",
+                            "input": {"city": "Paris"},
+                        },
                     ],
                 },
                 {
@@ -88,10 +93,23 @@ def test_chat_request_becomes_messages_body() -> None:
             "messages": [
                 {"role": "system", "content": "sys one"},
                 {"role": "developer", "content": "sys two"},
-                {"role": "user", "content": [{"type": "text", "text": "look"},
-                                              {"type": "image_url", "image_url": {"url": "data:image/png;base64,AAA"}}]},
-                {"role": "assistant", "tool_calls": [
-                    {"id": "call_1", "type": "function", "function": {"name": "weather", "arguments": '{"city":"Oslo"}'}}]},
+                {
+                    "role": "user",
+                    "content": [
+                        {"type": "text", "text": "look"},
+                        {"type": "image_url", "image_url": {"url": "data:image/png;base64,AAA"}},
+                    ],
+                },
+                {
+                    "role": "assistant",
+                    "tool_calls": [
+                        {
+                            "id": "call_1",
+                            "type": "function",
+                            "function": {"name": "weather", "arguments": '{"city":"Oslo"}'},
+                        }
+                    ],
+                },
                 {"role": "tool", "tool_call_id": "call_1", "content": "rain"},
                 {"role": "tool", "tool_call_id": "call_2", "content": "snow"},
             ],
@@ -107,7 +125,10 @@ def test_chat_request_becomes_messages_body() -> None:
     roles = [t["role"] for t in body["messages"]]
     assert roles == ["user", "assistant", "user"]  # consecutive tool results merge into one turn
     image = body["messages"][0]["content"][1]
-    assert image == {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": "AAA"}}
+    assert image == {
+        "type": "image",
+        "source": {"type": "base64", "media_type": "image/png", "data": "AAA"},
+    }
     assert body["messages"][1]["content"][0]["input"] == {"city": "Oslo"}
     assert [b["tool_use_id"] for b in body["messages"][2]["content"]] == ["call_1", "call_2"]
 
@@ -137,22 +158,42 @@ def test_responses_translate_both_ways_with_usage_and_tools() -> None:
 def test_anthropic_events_become_chunks() -> None:
     translate = ChunksFromEvents("claude")
     events = [
-        {"type": "message_start", "message": {"id": "msg_7", "usage": {"input_tokens": 12, "output_tokens": 1}}},
+        {
+            "type": "message_start",
+            "message": {"id": "msg_7", "usage": {"input_tokens": 12, "output_tokens": 1}},
+        },
         {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}},
         {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "Hi"}},
         {"type": "content_block_stop", "index": 0},
-        {"type": "content_block_start", "index": 1,
-         "content_block": {"type": "tool_use", "id": "toolu_2", "name": "weather", "input": {}}},
-        {"type": "content_block_delta", "index": 1, "delta": {"type": "input_json_delta", "partial_json": '{"ci'}},
-        {"type": "content_block_delta", "index": 1, "delta": {"type": "input_json_delta", "partial_json": 'ty":"X"}'}},
-        {"type": "message_delta", "delta": {"stop_reason": "tool_use"}, "usage": {"output_tokens": 9}},
+        {
+            "type": "content_block_start",
+            "index": 1,
+            "content_block": {"type": "tool_use", "id": "toolu_2", "name": "weather", "input": {}},
+        },
+        {
+            "type": "content_block_delta",
+            "index": 1,
+            "delta": {"type": "input_json_delta", "partial_json": '{"ci'},
+        },
+        {
+            "type": "content_block_delta",
+            "index": 1,
+            "delta": {"type": "input_json_delta", "partial_json": 'ty":"X"}'},
+        },
+        {
+            "type": "message_delta",
+            "delta": {"stop_reason": "tool_use"},
+            "usage": {"output_tokens": 9},
+        },
         {"type": "message_stop"},
     ]
     chunks = [c for e in events for c in translate.feed(e)]
     text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
     assert text == "Hi"
     args = "".join(
-        (tc.function.arguments or "") for c in chunks for tc in (c.choices[0].delta.tool_calls or [])
+        (tc.function.arguments or "")
+        for c in chunks
+        for tc in (c.choices[0].delta.tool_calls or [])
     )
     assert args == '{"city":"X"}'
     assert chunks[-1].choices[0].finish_reason == "tool_calls"
@@ -161,7 +202,9 @@ def test_anthropic_events_become_chunks() -> None:
 
 
 def chunk(delta: Delta, finish: str | None = None, usage: Usage | None = None) -> ChatChunk:
-    return ChatChunk(id="c1", model="m", choices=[ChunkChoice(delta=delta, finish_reason=finish)], usage=usage)
+    return ChatChunk(
+        id="c1", model="m", choices=[ChunkChoice(delta=delta, finish_reason=finish)], usage=usage
+    )
 
 
 def test_chunks_become_anthropic_events() -> None:
@@ -171,7 +214,13 @@ def test_chunks_become_anthropic_events() -> None:
         chunk(Delta(role="assistant", content="")),
         chunk(Delta(content="Hel")),
         chunk(Delta(content="lo")),
-        chunk(Delta(tool_calls=[ToolCall(index=0, id="call_1", function=FunctionCall(name="f", arguments=""))])),
+        chunk(
+            Delta(
+                tool_calls=[
+                    ToolCall(index=0, id="call_1", function=FunctionCall(name="f", arguments=""))
+                ]
+            )
+        ),
         chunk(Delta(tool_calls=[ToolCall(index=0, function=FunctionCall(arguments='{"a":1}'))])),
         chunk(Delta(), finish="tool_calls"),
         ChatChunk(id="c1", model="m", choices=[], usage=Usage.of(5, 3)),

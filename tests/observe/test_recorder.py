@@ -69,7 +69,9 @@ def test_large_fields_are_truncated_keeping_length(tmp_path: object) -> None:
     recorder.start()
     recorder.record(span(1, output="x" * 1000, input="short"))
     recorder.close()
-    row = store.read(lambda conn: conn.execute(select(tables.spans.c.input, tables.spans.c.output)).one())
+    row = store.read(
+        lambda conn: conn.execute(select(tables.spans.c.input, tables.spans.c.output)).one()
+    )
     assert row.input == "short"
     assert row.output == {"truncated": True, "length": 1000, "text": "x" * 100}
     assert recorder.truncated == 1

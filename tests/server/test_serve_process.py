@@ -28,7 +28,17 @@ def free_port() -> int:
 def start_serve(config: Path, home: Path, port: int, *extra: str) -> subprocess.Popen[bytes]:
     env = {**os.environ, "LLMDECK_HOME": str(home)}
     process = subprocess.Popen(
-        [sys.executable, "-m", "llmdeck", "serve", "--config", str(config), "--port", str(port), *extra],
+        [
+            sys.executable,
+            "-m",
+            "llmdeck",
+            "serve",
+            "--config",
+            str(config),
+            "--port",
+            str(port),
+            *extra,
+        ],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -58,10 +68,13 @@ def test_no_recorded_call_is_lost_across_a_clean_shutdown_under_load(tmp_path: P
         process = start_serve(config, tmp_path / "home", port)
         answered = asyncio.run(_load(f"http://127.0.0.1:{port}", requests=1500, concurrency=32))
         process.send_signal(signal.SIGTERM)
-        assert process.wait(30) == 0
+        # uvicorn re-raises the signal after its graceful shutdown: -15 is a clean stop
+        assert process.wait(30) in (0, -signal.SIGTERM)
     store = open_store(f"sqlite:///{tmp_path / 'home' / 'llmdeck.db'}")
     try:
-        recorded = store.read(lambda c: c.execute(select(func.count()).select_from(tables.spans)).scalar())
+        recorded = store.read(
+            lambda c: c.execute(select(func.count()).select_from(tables.spans)).scalar()
+        )
     finally:
         store.close()
     assert answered == 1500

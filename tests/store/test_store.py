@@ -14,7 +14,9 @@ def test_blank_database_migrates_to_the_declared_schema(database_url: str) -> No
         found = store.read(lambda conn: inspect(conn).get_table_names())
         for table in tables.metadata.sorted_tables:
             assert table.name in found
-            columns = store.read(lambda conn, t=table: {c["name"] for c in inspect(conn).get_columns(t.name)})
+            columns = store.read(
+                lambda conn, t=table: {c["name"] for c in inspect(conn).get_columns(t.name)}
+            )
             assert columns == {c.name for c in table.columns}, table.name
         assert store.migrate() == []  # idempotent
     finally:
@@ -51,13 +53,22 @@ def test_insert_ignore_and_upsert(database_url: str) -> None:
     try:
         row = {"id": "t1", "name": "first", "start_time": 1.0}
         store.write(lambda conn: conn.execute(store.insert_ignore(tables.traces), [row]))
-        store.write(lambda conn: conn.execute(store.insert_ignore(tables.traces), [{**row, "name": "second"}]))
+        store.write(
+            lambda conn: conn.execute(
+                store.insert_ignore(tables.traces), [{**row, "name": "second"}]
+            )
+        )
         name = store.read(lambda conn: conn.execute(select(tables.traces.c.name)).scalar_one())
         assert name == "first"
         statement = store.upsert(tables.traces, ["id"], ["name"])
         store.write(lambda conn: conn.execute(statement, [{**row, "name": "third"}]))
-        assert store.read(lambda conn: conn.execute(select(tables.traces.c.name)).scalar_one()) == "third"
-        count = store.read(lambda conn: conn.execute(select(func.count()).select_from(tables.traces)).scalar())
+        assert (
+            store.read(lambda conn: conn.execute(select(tables.traces.c.name)).scalar_one())
+            == "third"
+        )
+        count = store.read(
+            lambda conn: conn.execute(select(func.count()).select_from(tables.traces)).scalar()
+        )
         assert count == 1
     finally:
         store.close()
