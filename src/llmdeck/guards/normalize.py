@@ -24,7 +24,7 @@ _INVISIBLE = {0x00AD, 0x034F, 0x061C, 0x115F, 0x1160, 0x17B4, 0x17B5, 0x180E, 0x
 _TAGS = (0xE0000, 0xE007F)  # "ASCII smuggling": invisible copies of ASCII
 _WORDS = re.compile(r"\w+")
 _LEETY = re.compile(r"\b[a-z013457]*[a-z][013457]+[a-z][a-z013457]*\b")
-_SPACED = re.compile(r"(?<![^\W_])(?:[^\W_][ .\-_*|+~]){3,}[^\W_](?![^\W_])")
+_SPACED = re.compile(r"(?<![^\W_])(?:[^\W_][ .\-_*|+~]){2,}[^\W_](?![^\W_])")
 _SPACE_RUN = re.compile(r"\s+")
 
 
@@ -132,7 +132,7 @@ def _leet(text: str) -> tuple[str, bool]:
 
 
 def _join_spaced(text: str, origin: list[int], evasions: set[str]) -> tuple[str, list[int]]:
-    """`i g n o r e` -> `ignore` (runs of at least four single letters)."""
+    """`i g n o r e` -> `ignore` (runs of at least three single letters)."""
     if not _SPACED.search(text):
         return text, origin
     out: list[str] = []

@@ -18,7 +18,7 @@ _PHONE_WORDS = re.compile(
     r"registered)",
     re.IGNORECASE,
 )
-_PHONE_AFTER = re.compile(r"^[\s\-]*(?:office|mobile|cell|fax|home|work|desk|phone|tel\b)", re.I)
+_PHONE_AFTER = re.compile(r"[\s\-]*(?:office|mobile|cell|fax|home|work|desk|phone|tel\b)", re.I)
 _SSN_WORDS = re.compile(r"(?:ssn|social\s+security|tax\s*id|tin)\b", re.IGNORECASE)
 _ID_WORDS = re.compile(r"(?:dni|nie|cpf|aadhaar|uid|id\s*(?:number|no)|national\s+id)", re.I)
 
@@ -105,6 +105,10 @@ def _ipv6(text: str, match: re.Match[str]) -> float | None:
     return 0.85
 
 
+# North American (NXX) NXX-XXXX, or a national number with its leading trunk 0, 8+ digits.
+_PHONE_SHAPE = re.compile(
+    r"^(?:\(?\d{3}\)?[\s.\-]?\d{3}[\s.\-]\d{4}$|0\d{1,4}[\s.\-]\d(?:[\s.\-]?\d){5,})"
+)
 _DATE = re.compile(r"^(?:\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4})$")
 
 
@@ -125,8 +129,8 @@ def _phone(text: str, match: re.Match[str]) -> float | None:
     )
     if not grouped and not plus:
         return 0.8 if near else (0.55 if count == 10 else None)
-    if not near and not plus and (count <= 8 or re.fullmatch(r"\d{4,5} \d{1,5}", main)):
-        return 0.45  # short digit groups: as often a house number and a postcode
+    if not near and not plus and not _PHONE_SHAPE.match(main):
+        return 0.45  # digit groups alone: as often a house number and a postcode, or an id
     return min(0.6 + (0.3 if near else 0.0) + (0.1 if plus else 0.0), 0.97)
 
 
@@ -170,7 +174,7 @@ RECOGNIZERS: tuple[Recognizer, ...] = (
     Recognizer("ip_address", re.compile(r"(?<![\w:])[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}(?:%\w+)?(?![\w:])"), _ipv6),
     Recognizer("phone", re.compile(
         r"(?<![\w+\-./])(?!\d{4}-\d\d?-\d\d?(?![-\d])|\d\d?[-/.]\d\d?[-/.]\d{2,4}(?![-/.]?\d))"
-        r"(?:\+\d{1,3}[\s.\-]?)?(?:\(\d{1,5}\)[\s.\-]?)?\d{1,5}(?:[\s.\-]\d{1,5}|\d){1,8}"
+        r"(?:\+\d{1,3}[ \t.\-]?)?(?:\(\d{1,5}\)[ \t.\-]?)?\d{1,5}(?:[ \t.\-]\d{1,5}|\d){1,8}"
         r"(?:\s?(?:x|ext\.?)\s?\d{1,5})?(?!\w|-\d)"
     ), _phone),
 )  # fmt: skip
