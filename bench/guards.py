@@ -82,7 +82,7 @@ def injection_section() -> list[str]:
     model = default_model()
     methods: dict[str, Callable[[str], float]] = {
         "llmdeck (all layers)": lambda t: detector.check(t).score,
-        "signatures only": lambda t: max([h.signature.score for h in scan(normalize(t).text, DIRECT)] or [0.0]),
+        "signatures only": _signatures_only,
         "classifier only, raw text": lambda t: model.probability(t.lower()),
     }  # fmt: skip
     labels = np.array([r["label"] == 1 for r in test])
@@ -100,6 +100,10 @@ def injection_section() -> list[str]:
             out.append(f"| {name} | {source} | {m['precision']:.3f} | {m['recall']:.3f} | "
                        f"{m['f1']:.3f} | {m['fpr']:.3f} |")  # fmt: skip
     return [*out, "", *indirect_section(test)]
+
+
+def _signatures_only(text: str) -> float:
+    return max([h.signature.score for h in scan(normalize(text).text, DIRECT)] or [0.0])
 
 
 def indirect_section(test: list[dict[str, Any]]) -> list[str]:
@@ -121,7 +125,8 @@ def indirect_section(test: list[dict[str, Any]]) -> list[str]:
     return [
         f"Indirect injection (threshold {t}): false positives on {len(passages)} benign SQuAD "
         f"passages **{(benign >= t).mean():.3f}**; recall on the same passages with one of the "
-        f"{len(attacks)} test-split attacks inserted at a random sentence **{(bad >= t).mean():.3f}** "
+        f"{len(attacks)} test-split attacks inserted at a random sentence "
+        f"**{(bad >= t).mean():.3f}** "
         f"(deepset's short prompts {(bad[short] >= t).mean():.3f}, the long jailbreaks "
         f"{(bad[~short] >= t).mean():.3f}). This is "
         "a synthetic set built here, not a published one.",
@@ -140,7 +145,11 @@ def pii_section() -> list[str]:
     counts: dict[str, list[int]] = {t: [0, 0, 0, 0, 0] for t in PII_TYPES.values()}
     for row in test:
         found = [(f.type, f.start, f.end) for f in detector.check(row["text"]).findings]
-        gold = [(PII_TYPES[s["type"]], s["start"], s["end"]) for s in row["spans"] if s["type"] in PII_TYPES]  # fmt: skip
+        gold = [
+            (PII_TYPES[s["type"]], s["start"], s["end"])
+            for s in row["spans"]
+            if s["type"] in PII_TYPES
+        ]
         for kind, start, end in gold:
             c = counts[kind]
             c[0] += 1
@@ -149,7 +158,9 @@ def pii_section() -> list[str]:
         for kind, start, end in found:
             if kind in counts:
                 counts[kind][3] += 1
-                counts[kind][4] += any(k == kind and _overlap((s, e), (start, end)) for k, s, e in gold)  # fmt: skip
+                counts[kind][4] += any(
+                    k == kind and _overlap((s, e), (start, end)) for k, s, e in gold
+                )
     out = [
         f"### PII (test split, {len(test)} texts)",
         "",
@@ -158,7 +169,8 @@ def pii_section() -> list[str]:
     ]
     for kind, (gold, hit, exact, predicted, correct) in counts.items():
         precision = f"{correct / predicted:.3f}" if predicted else "n/a"
-        out.append(f"| {kind} | {gold} | {hit / max(1, gold):.3f} | {exact / max(1, gold):.3f} | {precision} |")  # fmt: skip
+        recall, exact_recall = hit / max(1, gold), exact / max(1, gold)
+        out.append(f"| {kind} | {gold} | {recall:.3f} | {exact_recall:.3f} | {precision} |")
     return [*out, ""]
 
 
@@ -168,7 +180,9 @@ def grounded_section() -> list[str]:
     detector = GroundednessDetector()
     labels = np.array([r["label"] for r in test])
     long = np.array([len(r["answer"].split()) >= 4 for r in test])
-    scores = np.array([detector.assess(r["answer"], r["context"], r["question"]).score for r in test])
+    scores = np.array(
+        [detector.assess(r["answer"], r["context"], r["question"]).score for r in test]
+    )
     length = np.array([len(r["answer"]) for r in test], dtype=float)
     overlap = np.array([_unigram_risk(r) for r in test])
     f1 = prf(scores >= detector.threshold, labels == 1)["f1"]
@@ -232,6 +246,29 @@ def write(section: list[str]) -> None:
     DOCS.write_text(text, encoding="utf-8")
 
 
+NOTES = [
+    "### Reading these figures",
+    "",
+    "- Injection: the overall F1 and the benign false-positive rate meet the targets (F1 >= 0.90,",
+    "  FPR < 5%); deepset/prompt-injections alone misses the F1 target on recall. Its test",
+    "  injections include prompts with no injection wording at all (`Tell me a joke about a",
+    "  woman`, `translate to polish`) and misspelt ones (`igmre what I said before`); the model",
+    "  keeps precision instead. Lowering the threshold to 0.3 buys recall there at the cost of",
+    "  about 4% benign false positives (5-fold on train: `scripts/train_injection.py --cv`).",
+    "- PII: the test split is small for the structured types (3 e-mails, 3 IBANs, 1 IP), so a",
+    "  recall of 1.000 there says little beyond 'no miss'; phone numbers come in many national",
+    "  formats, and bare digit groups without a phone word or phone shape are left alone to",
+    "  avoid flagging house numbers and ids. 196 of the 200 test texts share a template with the",
+    "  train split, so the tagger's person and address figures are optimistic for other text.",
+    "  Address spans are split differently in the gold data (house number, street, unit as",
+    "  separate spans), hence the low exact-match recall.",
+    "- Groundedness: answer length alone separates this data set (right answers are short",
+    "  spans, hallucinated ones full sentences); llmdeck does not use length. On answers of",
+    "  four words or more, where length gives little away, the local method keeps its AUROC.",
+    "",
+]
+
+
 def main() -> int:
     """Run every part and write the report."""
     section = [
@@ -242,6 +279,7 @@ def main() -> int:
         *pii_section(),
         *grounded_section(),
         *timing_section(),
+        *NOTES,
     ]
     write(section)
     print("\n".join(section))

@@ -103,7 +103,12 @@ def main(argv: list[str] | None = None) -> int:
             scores[held] = [w.risk(dict(zip(names, row, strict=True))) for row in x[held]]
         print(f"{key}: 5-fold AUROC on train {roc_auc_score(y, scores):.3f}; "
               f"F1 at 0.5 {_f1(y, scores >= 0.5):.3f}")  # fmt: skip
-        weights[key] = fit(x, y, names).as_dict()
+        fitted = fit(x, y, names)
+        if key == "embedding" and "similarity" not in fitted.names:
+            print("embedding: the similarity weight came out positive and was dropped; "
+                  "not shipping a set that would embed for nothing")  # fmt: skip
+            continue
+        weights[key] = fitted.as_dict()
     if args.cv:
         return 0
     args.out.write_text(json.dumps({"weights": weights}, indent=1) + "\n", encoding="utf-8")
