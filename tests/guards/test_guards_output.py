@@ -57,13 +57,14 @@ def test_config_errors_name_their_path(tmp_path: Path) -> None:
         "    deployments: [{provider: local, model: extractive}]\n"
         "    guards:\n"
         "      input: {injection: {mode: redact}, nope: flag, pii: {mode: block, types: [x]}}\n"
-        "      output: {pii: sometimes}\n"
+        "      output: {pii: sometimes, grounded: {mode: flag, judge: missing}}\n"
     )
     with pytest.raises(ConfigError) as caught:
         load_settings(file, {})
     assert "models[0].guards.output.pii.mode" in str(caught.value)
-    file.write_text(file.read_text().replace("{pii: sometimes}", "{pii: redact}"))
+    file.write_text(file.read_text().replace("pii: sometimes", "pii: redact"))
     problems = {p.path: p.message for p in guard_problems(load_settings(file, {}))}
     assert problems["models[0].guards.input.injection"].startswith("detector 'injection' cannot")
     assert problems["models[0].guards.input.nope"].startswith("unknown detector 'nope'")
     assert problems["models[0].guards.input.pii"].startswith("unknown type 'x'")
+    assert problems["models[0].guards.output.grounded.judge"] == "unknown model alias 'missing'"

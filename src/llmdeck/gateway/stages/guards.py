@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from llmdeck.config import Settings
+from llmdeck.config import GuardsConfig, Settings
 from llmdeck.errors import ConfigError, Problem
 from llmdeck.gateway.call import OPEN, Call, ChunkStream, Reply
 from llmdeck.gateway.pipeline import Next
@@ -58,9 +58,21 @@ def build_policies(
             continue
         path = f"models[{index}].guards"
         policy, found = build_policy(alias.guards, context, path, settings.source)
+        found += _judge_problems(settings, alias.guards, path)
         policies[alias.name] = policy
         problems += found
     return policies, problems
+
+
+def _judge_problems(settings: Settings, guards: GuardsConfig, path: str) -> list[Problem]:
+    problems = []
+    for side, rules in (("input", guards.input), ("output", guards.output)):
+        for name, rule in rules.items():
+            judge = rule.options.get("judge")
+            if isinstance(judge, str) and settings.alias(judge) is None:
+                where = f"{path}.{side}.{name}.judge"
+                problems.append(Problem(where, f"unknown model alias {judge!r}", settings.source))
+    return problems
 
 
 def guard_problems(settings: Settings) -> list[Problem]:
@@ -90,14 +102,13 @@ def gateway_judge(gateway: Gateway) -> Callable[[str], Judge]:
     return judge_for
 
 
-def local_embed() -> Embed | None:
-    """The local MiniLM embedder (loaded on first use), if installed."""
-    try:
-        from llmdeck.gateway.providers.local.embedding import get_embedder
-    except ImportError:
-        return None
+def local_embed() -> Embed:
+    """The local MiniLM embedder, imported and loaded on first use (only detectors whose
+    weights use similarity call it)."""
 
     def embed(texts: list[str]) -> Any:
+        from llmdeck.gateway.providers.local.embedding import get_embedder
+
         return get_embedder().embed(texts)
 
     return embed
