@@ -11,10 +11,15 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
+from starlette.requests import Request
 
 from llmdeck.config import Settings
 from llmdeck.gateway import Gateway
+from llmdeck.gateway.auth import bearer
 from llmdeck.gateway.routes import routes as gateway_routes
+from llmdeck.gateway.stages.guards import gateway_judge, local_embed
+from llmdeck.guards import DetectorContext
+from llmdeck.guards.routes import routes as guards_routes
 from llmdeck.observe import Recorder
 from llmdeck.server import health
 from llmdeck.server.errors import HANDLERS
@@ -63,8 +68,17 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Starlette:
         "recorder": health.recorder_check(rt.recorder),
     }
     middleware = [Middleware(LoopbackHostMiddleware)] if rt.gateway.auth.open else []
+    detectors = DetectorContext(local_embed(), gateway_judge(rt.gateway))
+
+    async def authenticate(request: Request) -> object:
+        return await rt.gateway.auth.authenticate(bearer(request.headers.get("authorization")))
+
     app = Starlette(
-        routes=[*health.routes(checks), *gateway_routes(rt.gateway)],
+        routes=[
+            *health.routes(checks),
+            *gateway_routes(rt.gateway),
+            *guards_routes(authenticate, detectors),
+        ],
         middleware=middleware,
         exception_handlers=HANDLERS,
         lifespan=lifespan,
