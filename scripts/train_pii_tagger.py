@@ -98,7 +98,8 @@ def cross_validate(rows: list[dict]) -> None:
                 )
     for kind, (hit, gold, correct, predicted) in counts.items():
         print(
-            f"{kind}: recall {hit / gold:.3f} ({hit}/{gold}), precision {correct / max(1, predicted):.3f}"
+            f"{kind}: recall {hit / gold:.3f} ({hit}/{gold}),"
+            f" precision {correct / max(1, predicted):.3f}"
         )
 
 
