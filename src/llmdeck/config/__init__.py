@@ -4,21 +4,28 @@ from llmdeck.config.load import find_config, format_loc, load_settings
 from llmdeck.config.schema import (
     CacheMode,
     Deployment,
+    Duration,
+    ExportSettings,
     ModelAlias,
     ObserveSettings,
     Price,
+    RetentionSettings,
     Routing,
     Section,
     ServerSettings,
     Settings,
+    parse_duration,
 )
 
 __all__ = [
     "CacheMode",
     "Deployment",
+    "Duration",
+    "ExportSettings",
     "ModelAlias",
     "ObserveSettings",
     "Price",
+    "RetentionSettings",
     "Routing",
     "Section",
     "ServerSettings",
@@ -26,4 +33,5 @@ __all__ = [
     "find_config",
     "format_loc",
     "load_settings",
+    "parse_duration",
 ]

@@ -16,7 +16,10 @@ from llmdeck.config import Settings
 from llmdeck.gateway import Gateway
 from llmdeck.gateway.routes import routes as gateway_routes
 from llmdeck.observe import Recorder
+from llmdeck.observe.routes import api_routes, ingest_routes, metrics_routes
+from llmdeck.observe.service import Background
 from llmdeck.server import health
+from llmdeck.server.access import guard
 from llmdeck.server.errors import HANDLERS
 from llmdeck.server.hosts import LoopbackHostMiddleware
 from llmdeck.store import Store, open_store
@@ -45,17 +48,19 @@ def build_runtime(settings: Settings) -> Runtime:
 def create_app(settings: Settings, runtime: Runtime | None = None) -> Starlette:
     """The ASGI application for `settings`."""
     rt = runtime or build_runtime(settings)
+    background = Background(rt.recorder)
+    auth = rt.gateway.auth
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await asyncio.to_thread(rt.store.migrate)
-        rt.recorder.start()
+        await background.start()
         await rt.gateway.start()
         try:
             yield
         finally:
             await rt.gateway.close()
-            await asyncio.to_thread(rt.recorder.close)
+            await background.close()
             await asyncio.to_thread(rt.store.close)
 
     checks: dict[str, Any] = {
@@ -64,7 +69,12 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Starlette:
     }
     middleware = [Middleware(LoopbackHostMiddleware)] if rt.gateway.auth.open else []
     app = Starlette(
-        routes=[*health.routes(checks), *gateway_routes(rt.gateway)],
+        routes=[
+            *health.routes(checks),
+            *gateway_routes(rt.gateway),
+            *guard(ingest_routes(rt.recorder, settings.server.max_body_bytes), auth, admin=False),
+            *guard([*api_routes(rt.recorder), *metrics_routes(rt.recorder)], auth, admin=True),
+        ],
         middleware=middleware,
         exception_handlers=HANDLERS,
         lifespan=lifespan,
