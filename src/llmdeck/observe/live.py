@@ -36,6 +36,8 @@ class LiveFeed:
     ) -> tuple[list[Span], int]:
         """Matching spans numbered after `seq` (oldest first), and the number to ask after next."""
         with self._lock:
+            if seq > self._last:  # a cursor from before a restart, or "from now on"
+                return [], self._last
             items = list(self._ring) if self._ring and self._ring[-1][0] > seq else []
         found: list[Span] = []
         cursor = seq

@@ -249,7 +249,7 @@ class Tracer:
         """Decorate a function (sync or async, or a generator) to record a span per call."""
 
         def decorate(target: F) -> F:
-            label = name or target.__qualname__
+            label = name or target.__name__
             return wrap(self, target, label, kind, capture_input, capture_output)
 
         return decorate(fn) if fn is not None else decorate

@@ -197,7 +197,7 @@ def to_span(wire: WireSpan) -> Span:
         output_tokens=outputs,
         cached_tokens=cached,
         cost=_float(_pop(attrs, "llmdeck.cost", "llm.cost.total", "gen_ai.usage.cost")),
-        latency_ms=(end - start) * 1000 if end else None,
+        latency_ms=(wire.end_ns - wire.start_ns) / 1e6 if end else None,
         ttft_ms=_float(_pop(attrs, "llmdeck.ttft_ms", "gen_ai.response.time_to_first_chunk")),
         http_status=_int(_pop(attrs, "llmdeck.http_status", "http.response.status_code")),
         cache=_str(_pop(attrs, "llmdeck.cache")),
