@@ -12,9 +12,9 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.trace import Status, StatusCode
+from tests.observe.conftest import get
 
 from llmdeck.testing.server import ServerThread
-from tests.observe.conftest import get
 
 
 def provider_for(server: ServerThread, **exporter: Any) -> TracerProvider:

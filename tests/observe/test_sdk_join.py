@@ -9,11 +9,11 @@ from typing import Any
 import httpx
 import openai
 import pytest
+from tests.observe.conftest import get
 
 from llmdeck.client import AsyncClient, Client
 from llmdeck.observe import observe
 from llmdeck.testing.server import ServerThread
-from tests.observe.conftest import get
 
 MESSAGES: Any = [{"role": "user", "content": "what is llmdeck?"}]
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, and_, func, literal_column, or_, select
@@ -81,7 +82,7 @@ class Query:
             if name not in GROUPS:
                 known = ", ".join(GROUPS)
                 raise BadRequest(f"group_by: unknown {name!r}; known: {known}", param="group_by")
-        filters = {name: params.items(name) for name in GROUPS if params.items(name)}
+        filters = {n: params.items(n) for n in GROUPS if n != "kind" and params.items(n)}
         kinds = params.items("kind") or ["llm", "embedding"]
         bucket = _bucket(params.text("bucket") or "hour") if series else None
         return cls(start, end, bucket, group_by, filters, [] if kinds == ["all"] else kinds)
@@ -183,7 +184,7 @@ def run(conn: Connection, query: Query, retention: RetentionSettings) -> dict[st
         group = tuple(values[k] for k in keys)
         entry = series.setdefault(group, {"group": dict(zip(keys, group, strict=True))})
         seconds = step if query.bucket else end - start
-        point = _metrics(dict(values), seconds)
+        point = _metrics({k: _plain(v) for k, v in values.items()}, seconds)
         if query.bucket:
             entry.setdefault("points", {})[int(values["at"])] = point
         else:
@@ -198,6 +199,13 @@ def run(conn: Connection, query: Query, retention: RetentionSettings) -> dict[st
         "group_by": query.group_by,
         "series": result,
     }
+
+
+def _plain(value: Any) -> Any:
+    """PostgreSQL sums bigints as numeric: back to int (or float)."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    return value
 
 
 def _fill(entry: dict[str, Any], start: int, end: int, step: int) -> dict[str, Any]:
