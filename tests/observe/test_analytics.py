@@ -30,24 +30,50 @@ def store(database_url: str) -> Iterator[Store]:
     for i in range(100):  # model a: 10..1000 ms, one call a minute from 01:00, every 10th fails
         recorder.record(
             Span(
-                id=f"a{i:015x}", trace_id=f"a{i:031x}", name="chat", kind="llm",
-                start_time=DAY0 + HOUR + i * MINUTE + 7, latency_ms=10.0 * (i + 1),
-                model_alias="a", deployment="a-1", key_id="k1", input_tokens=100,
-                output_tokens=10, cost=0.001, status="error" if i % 10 == 0 else "ok",
-                tags=["beta"] if i < 30 else None, ttft_ms=5.0 if i < 50 else None,
+                id=f"a{i:015x}",
+                trace_id=f"a{i:031x}",
+                name="chat",
+                kind="llm",
+                start_time=DAY0 + HOUR + i * MINUTE + 7,
+                latency_ms=10.0 * (i + 1),
+                model_alias="a",
+                deployment="a-1",
+                key_id="k1",
+                input_tokens=100,
+                output_tokens=10,
+                cost=0.001,
+                status="error" if i % 10 == 0 else "ok",
+                tags=["beta"] if i < 30 else None,
+                ttft_ms=5.0 if i < 50 else None,
             )
-        )  # fmt: skip
+        )
     for i in range(20):  # model b on the next day
         recorder.record(
             Span(
-                id=f"b{i:015x}", trace_id=f"b{i:031x}", name="chat", kind="llm",
-                start_time=DAY0 + DAY + 30 * MINUTE + i, latency_ms=2000.0,
-                model_alias="b", deployment="b-1", key_id="k2", input_tokens=50, cost=0.01,
+                id=f"b{i:015x}",
+                trace_id=f"b{i:031x}",
+                name="chat",
+                kind="llm",
+                start_time=DAY0 + DAY + 30 * MINUTE + i,
+                latency_ms=2000.0,
+                model_alias="b",
+                deployment="b-1",
+                key_id="k2",
+                input_tokens=50,
+                cost=0.01,
                 cache="hit" if i < 5 else None,
             )
-        )  # fmt: skip
-    recorder.record(Span(id="c" * 16, trace_id="c" * 32, name="tool", kind="tool",
-                         start_time=DAY0 + HOUR, latency_ms=1.0))  # fmt: skip
+        )
+    recorder.record(
+        Span(
+            id="c" * 16,
+            trace_id="c" * 32,
+            name="tool",
+            kind="tool",
+            start_time=DAY0 + HOUR,
+            latency_ms=1.0,
+        )
+    )
     recorder.close()
     yield store
     store.close()

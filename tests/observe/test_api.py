@@ -17,8 +17,9 @@ CHAT = {"model": "gpt", "messages": [{"role": "user", "content": "hello"}]}
 
 def chat(server: ServerThread, key: str | None = None, **extra: Any) -> str:
     headers = {"authorization": f"Bearer {key}"} if key else {}
-    response = httpx.post(f"{server.url}/v1/chat/completions", json={**CHAT, **extra},
-                          headers=headers)  # fmt: skip
+    response = httpx.post(
+        f"{server.url}/v1/chat/completions", json={**CHAT, **extra}, headers=headers
+    )
     assert response.status_code == 200, response.text
     return response.headers["x-llmdeck-trace-id"]
 

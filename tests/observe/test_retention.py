@@ -26,8 +26,17 @@ def fill(store: Store) -> None:
         age = 40 * 86400 if i < 30 else 600 - 10 * i  # 30 traces from 40 days ago, 20 recent
         trace = f"{i:032x}"
         for n in range(2):
-            recorder.record(Span(id=f"{i:08x}{n:08x}", trace_id=trace, name="s", kind="llm",
-                                 start_time=NOW - age + n, latency_ms=5.0, cost=0.5))  # fmt: skip
+            recorder.record(
+                Span(
+                    id=f"{i:08x}{n:08x}",
+                    trace_id=trace,
+                    name="s",
+                    kind="llm",
+                    start_time=NOW - age + n,
+                    latency_ms=5.0,
+                    cost=0.5,
+                )
+            )
         recorder.record_score(Score(trace_id=trace, name="ok", data_type="numeric", value=1.0))
     recorder.record_event(Event(name="circuit.open", time=NOW - 40 * 86400))
     recorder.record_event(Event(name="circuit.closed"))
