@@ -129,10 +129,10 @@ class BatchWriter:
         self.bound = Bounder(limit)
         span_columns = [c.name for c in tables.spans.columns]
         trace_columns = [c.name for c in tables.traces.columns]
-        rollup_columns = [c.name for c in tables.span_rollups.columns]
         self._traces = Bulk(store, trace_upsert(store), trace_columns)
         self._spans = Bulk(store, store.insert_ignore(tables.spans), span_columns)
-        self._rollups = Bulk(store, rollup.rollup_upsert(store), rollup_columns)
+        self._rollups = Bulk(store, rollup.rollup_upsert(store), rollup.ROLLUP_COLUMNS)
+        assert self._rollups.in_order, "roll-up rows are built in ROLLUP_COLUMNS order"
         self._scores = Bulk(
             store, store.insert_ignore(tables.scores), [c.name for c in tables.scores.columns]
         )
@@ -176,7 +176,7 @@ class BatchWriter:
         def write(conn: Connection) -> None:
             self._traces.run(conn, traces)
             self._spans.run(conn, span_rows)
-            self._rollups.run(conn, rollups)
+            self._rollups.run_tuples(conn, rollups)
             self._scores.run(conn, score_rows)
             self._events.run(conn, event_rows)
 

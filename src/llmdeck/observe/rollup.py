@@ -23,15 +23,12 @@ from llmdeck.store.tables.observe import (
     LATENCY_BINS,
     ROLLUP_DIMENSIONS,
     ROLLUP_SUMS,
-    TTFT_BINS,
 )
 
 MINUTE, HOUR, DAY = 60, 3600, 86400
 RESOLUTIONS = (MINUTE, HOUR, DAY)
 _LAST = HISTOGRAM_BINS - 1
-_FIRST_LATENCY = ROLLUP_SUMS.index(LATENCY_BINS[0])
-_FIRST_TTFT = ROLLUP_SUMS.index(TTFT_BINS[0])
-_WIDTH = len(ROLLUP_SUMS)
+_SCALARS = ROLLUP_SUMS.index(LATENCY_BINS[0])
 
 Key = tuple[Any, ...]
 """(resolution, bucket, *ROLLUP_DIMENSIONS)"""
@@ -83,29 +80,57 @@ def _dimensions(span: Span) -> tuple[Any, ...]:
     )
 
 
-def _add(sums: list[Any], span: Span) -> None:
-    sums[0] += 1
-    if span.status == "error":
-        sums[1] += 1
-    if span.cache and span.cache.endswith("hit"):
-        sums[2] += 1
-    latency = span.duration_ms
-    if latency is not None:
-        sums[3] += latency
-        sums[_FIRST_LATENCY + bin_of(latency)] += 1
-    if span.ttft_ms is not None:
-        sums[4] += 1
-        sums[5] += span.ttft_ms
-        sums[_FIRST_TTFT + bin_of(span.ttft_ms)] += 1
-    sums[6] += span.input_tokens or 0
-    sums[7] += span.output_tokens or 0
-    sums[8] += span.cached_tokens or 0
-    sums[9] += span.cost or 0.0
+class _Sums:
+    """One roll-up row's additive values; histograms kept sparse until written."""
+
+    __slots__ = ("latency", "totals", "ttft")
+
+    def __init__(self) -> None:
+        self.totals = [0] * _SCALARS
+        self.latency: dict[int, int] = {}
+        self.ttft: dict[int, int] = {}
+
+    def add(self, span: Span) -> None:
+        totals = self.totals
+        totals[0] += 1
+        if span.status == "error":
+            totals[1] += 1
+        if span.cache and span.cache.endswith("hit"):
+            totals[2] += 1
+        latency = span.duration_ms
+        if latency is not None:
+            totals[3] += latency
+            index = bin_of(latency)
+            self.latency[index] = self.latency.get(index, 0) + 1
+        if span.ttft_ms is not None:
+            totals[4] += 1
+            totals[5] += span.ttft_ms
+            index = bin_of(span.ttft_ms)
+            self.ttft[index] = self.ttft.get(index, 0) + 1
+        totals[6] += span.input_tokens or 0
+        totals[7] += span.output_tokens or 0
+        totals[8] += span.cached_tokens or 0
+        totals[9] += span.cost or 0.0
+
+    def merge(self, other: _Sums) -> None:
+        self.totals = [a + b for a, b in zip(self.totals, other.totals, strict=True)]
+        for mine, theirs in ((self.latency, other.latency), (self.ttft, other.ttft)):
+            for index, count in theirs.items():
+                mine[index] = mine.get(index, 0) + count
+
+    def values(self) -> list[Any]:
+        latency = [0] * HISTOGRAM_BINS
+        for index, count in self.latency.items():
+            latency[index] = count
+        ttft = [0] * HISTOGRAM_BINS
+        for index, count in self.ttft.items():
+            ttft[index] = count
+        return [*self.totals, *latency, *ttft]
 
 
-def fold(spans: Iterable[Span]) -> dict[Key, list[Any]]:
+def fold(spans: Iterable[Span]) -> dict[Key, _Sums]:
     """Roll-up deltas for `spans`: one row per resolution, bucket and dimension set (and tag)."""
-    minutes: dict[Key, list[Any]] = {}
+    minutes: dict[Key, _Sums] = {}
     for span in spans:
         dims = _dimensions(span)
         start = int(span.start_time)
@@ -114,27 +139,27 @@ def fold(spans: Iterable[Span]) -> dict[Key, list[Any]]:
             key = (MINUTE, minute, *dims, tag)
             sums = minutes.get(key)
             if sums is None:
-                sums = minutes[key] = [0] * _WIDTH
-            _add(sums, span)
+                sums = minutes[key] = _Sums()
+            sums.add(span)
     rows = dict(minutes)
     for resolution in (HOUR, DAY):
         for key, sums in minutes.items():
             wider = (resolution, key[1] - key[1] % resolution, *key[2:])
             known = rows.get(wider)
             if known is None:
-                rows[wider] = list(sums)
-            else:
-                rows[wider] = [a + b for a, b in zip(known, sums, strict=True)]
+                known = rows[wider] = _Sums()
+            known.merge(sums)
     return rows
 
 
-def rollup_rows(deltas: dict[Key, list[Any]]) -> list[dict[str, Any]]:
-    """Table rows for `fold`'s deltas, in key order (so concurrent writers lock in one order)."""
-    names = ("resolution", "bucket", *ROLLUP_DIMENSIONS)
-    return [
-        {**dict(zip(names, key, strict=True)), **dict(zip(ROLLUP_SUMS, deltas[key], strict=True))}
-        for key in sorted(deltas)
-    ]
+ROLLUP_COLUMNS = ("resolution", "bucket", *ROLLUP_DIMENSIONS, *ROLLUP_SUMS)
+"""The order of the values in `rollup_rows`' tuples."""
+
+
+def rollup_rows(deltas: dict[Key, _Sums]) -> list[tuple[Any, ...]]:
+    """Rows (in ROLLUP_COLUMNS order) for `fold`'s deltas, in key order, so that concurrent
+    writers take row locks in one order."""
+    return [(*key, *deltas[key].values()) for key in sorted(deltas)]
 
 
 def rollup_upsert(store: Store) -> Insert:

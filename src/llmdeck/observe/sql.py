@@ -7,6 +7,7 @@ statements are compiled once per engine and their rows handed to the driver as p
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import orjson
@@ -25,19 +26,22 @@ def dumps(value: Any) -> str | None:
 class Bulk:
     """One INSERT (or upsert) statement for many rows at a time."""
 
-    def __init__(self, store: Store, statement: Insert, columns: list[str]) -> None:
-        compiled = statement.compile(dialect=store.engine.dialect, column_keys=columns)
+    def __init__(self, store: Store, statement: Insert, columns: Sequence[str]) -> None:
+        dialect = store.engine.dialect
+        if not dialect.positional:  # psycopg takes %s too: compile for tuples on every engine
+            dialect = type(dialect)(paramstyle="format")
+        compiled = statement.compile(dialect=dialect, column_keys=list(columns))
         self.sql = str(compiled)
-        self.order: tuple[str, ...] | None = None
-        if compiled.positional:
-            self.order = tuple(compiled.positiontup or ())
+        self.order = tuple(compiled.positiontup or ())
+        self.in_order = self.order == tuple(columns)
 
-    def run(self, conn: Connection, rows: list[dict[str, Any]]) -> None:
+    def run(self, conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
         """Execute the statement for every row (dicts keyed by column name)."""
-        if not rows:
-            return
-        if self.order is None:
-            conn.exec_driver_sql(self.sql, rows)
-            return
-        order = self.order
-        conn.exec_driver_sql(self.sql, [tuple(row[k] for k in order) for row in rows])
+        if rows:
+            order = self.order
+            self.run_tuples(conn, [tuple(row[k] for k in order) for row in rows])
+
+    def run_tuples(self, conn: Connection, rows: Sequence[tuple[Any, ...]]) -> None:
+        """Execute the statement for rows already in the statement's column order."""
+        if rows:
+            conn.exec_driver_sql(self.sql, list(rows))
