@@ -86,7 +86,7 @@ class _Sums:
     __slots__ = ("latency", "totals", "ttft")
 
     def __init__(self) -> None:
-        self.totals = [0] * _SCALARS
+        self.totals: list[float] = [0] * _SCALARS
         self.latency: dict[int, int] = {}
         self.ttft: dict[int, int] = {}
 

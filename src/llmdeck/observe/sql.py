@@ -29,7 +29,7 @@ class Bulk:
     def __init__(self, store: Store, statement: Insert, columns: Sequence[str]) -> None:
         dialect = store.engine.dialect
         if not dialect.positional:  # psycopg takes %s too: compile for tuples on every engine
-            dialect = type(dialect)(paramstyle="format")
+            dialect = type(dialect)(paramstyle="format")  # type: ignore[call-arg]
         compiled = statement.compile(dialect=dialect, column_keys=list(columns))
         self.sql = str(compiled)
         self.order = tuple(compiled.positiontup or ())
