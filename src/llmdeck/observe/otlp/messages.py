@@ -11,7 +11,6 @@ consumed, so message content is stored once.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import orjson
@@ -34,15 +33,46 @@ def _json(value: Any) -> Any:
     return value
 
 
+Families = dict[str, dict[int, dict[str, Any]]]
+_CONSUMED = frozenset(
+    {
+        "llm.input_messages",
+        "llm.output_messages",
+        "gen_ai.prompt",
+        "gen_ai.completion",
+        "retrieval.documents",
+        "reranker.input_documents",
+        "reranker.output_documents",
+        "embedding.embeddings",
+    }
+)
+
+
+def indexed_families(attrs: dict[str, Any]) -> Families:
+    """Consume every `prefix.N.rest` attribute: {prefix: {N: {rest: value}}}."""
+    found: dict[str, dict[int, dict[str, Any]]] = {}
+    for key in [k for k in attrs if any(c.isdigit() for c in k)]:
+        parts = key.split(".")
+        for position, part in enumerate(parts[1:-1], start=1):
+            if part.isdigit():
+                prefix, rest = ".".join(parts[:position]), ".".join(parts[position + 1 :])
+                found.setdefault(prefix, {}).setdefault(int(part), {})[rest] = attrs.pop(key)
+                break
+    return found
+
+
+def family(families: Families, prefix: str) -> list[dict[str, Any]]:
+    """The groups of one family, in index order."""
+    groups = families.get(prefix, {})
+    return [groups[i] for i in sorted(groups)]
+
+
 def indexed(attrs: dict[str, Any], prefix: str) -> list[dict[str, Any]]:
     """Consume `prefix.N.rest` attributes into one {rest: value} dict per N, in order."""
-    pattern = re.compile(re.escape(prefix) + r"\.(\d+)\.(.+)$")
-    groups: dict[int, dict[str, Any]] = {}
+    families = indexed_families({k: v for k, v in attrs.items() if k.startswith(prefix + ".")})
     for key in [k for k in attrs if k.startswith(prefix + ".")]:
-        match = pattern.match(key)
-        if match:
-            groups.setdefault(int(match.group(1)), {})[match.group(2)] = attrs.pop(key)
-    return [groups[i] for i in sorted(groups)]
+        attrs.pop(key)
+    return family(families, prefix)
 
 
 def _openinference_message(flat: dict[str, Any]) -> dict[str, Any]:
@@ -114,19 +144,19 @@ def _value(attrs: dict[str, Any], side: str) -> Any:
     return value
 
 
-def _messages(attrs: dict[str, Any], events: Events) -> tuple[Any, Any, Events]:
-    openinference_in = [_openinference_message(m) for m in indexed(attrs, "llm.input_messages")]
-    openinference_out = [_openinference_message(m) for m in indexed(attrs, "llm.output_messages")]
+def _messages(attrs: dict[str, Any], families: Families, events: Events) -> tuple[Any, Any, Events]:
+    openinference_in = [_openinference_message(m) for m in family(families, "llm.input_messages")]
+    openinference_out = [_openinference_message(m) for m in family(families, "llm.output_messages")]
     genai_in = _json(attrs.pop("gen_ai.input.messages", None))
     genai_out = _json(attrs.pop("gen_ai.output.messages", None))
     system = _json(attrs.pop("gen_ai.system_instructions", None))
     legacy_in = [
         {"role": m.get("role", "user"), "content": m.get("content")}
-        for m in indexed(attrs, "gen_ai.prompt")
+        for m in family(families, "gen_ai.prompt")
     ]
     legacy_out = [
         {"role": m.get("role", "assistant"), "content": m.get("content")}
-        for m in indexed(attrs, "gen_ai.completion")
+        for m in family(families, "gen_ai.completion")
     ]
     event_in, event_out, rest = _from_events(events)
     inputs: Any = openinference_in or None
@@ -142,9 +172,8 @@ def _messages(attrs: dict[str, Any], events: Events) -> tuple[Any, Any, Events]:
     return inputs, _one_or_many(outputs) if outputs else None, rest
 
 
-def _documents(attrs: dict[str, Any]) -> list[dict[str, Any]] | None:
-    docs = indexed(attrs, "retrieval.documents") or indexed(attrs, "reranker.output_documents")
-    indexed(attrs, "reranker.input_documents")
+def _documents(families: Families) -> list[dict[str, Any]] | None:
+    docs = family(families, "retrieval.documents") or family(families, "reranker.output_documents")
     if not docs:
         return None
     return [{k.removeprefix("document."): _json(v) for k, v in doc.items()} for doc in docs]
@@ -159,9 +188,13 @@ def _is_messages(value: Any) -> bool:
 def input_and_output(kind: str, attrs: dict[str, Any], events: Events) -> tuple[Any, Any, Events]:
     """(input, output, events not consumed) for a span of `kind`; consumes what it reads."""
     explicit_in, explicit_out = _value(attrs, "input"), _value(attrs, "output")
-    messages_in, messages_out, rest = _messages(attrs, events)
-    documents = _documents(attrs)
-    texts = [e.get("embedding.text") for e in indexed(attrs, "embedding.embeddings")]
+    families = indexed_families(attrs)
+    for prefix in set(families) - _CONSUMED:  # someone else's numbered attributes: keep them
+        for index, group in families.pop(prefix).items():
+            attrs.update({f"{prefix}.{index}.{rest}": value for rest, value in group.items()})
+    messages_in, messages_out, rest = _messages(attrs, families, events)
+    documents = _documents(families)
+    texts = [e.get("embedding.text") for e in family(families, "embedding.embeddings")]
     arguments = _json(attrs.pop("gen_ai.tool.call.arguments", None))
     result = _json(attrs.pop("gen_ai.tool.call.result", None))
     if kind == "llm":
