@@ -59,6 +59,7 @@ class Recorder:
         self.refused = 0
         self.failed = 0
         self.sampled_out = 0
+        self.events_dropped = 0
         self.metrics.add_collector(self._collect)
 
     @property
@@ -107,7 +108,7 @@ class Recorder:
         if len(self._events) < self.settings.queue_size:
             self._events.append(event)
         else:
-            self.dropped += 1
+            self.events_dropped += 1
 
     def flush(self, timeout: float = 30.0) -> bool:
         """Wait until everything queued so far is written; False on timeout."""
