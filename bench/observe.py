@@ -90,10 +90,8 @@ SHORTFALL = [
     "(both conventions, ~30 attributes a span here) and once in the writer (trace merge, "
     "roll-up folding, serialisation), and both share one GIL; SQLite's own insert of the span "
     "row, its trace upsert and its roll-up upserts comes on top. The analytics target holds "
-    "because charts read roll-ups, not spans. Measured while the machine's load average was "
-    "8-13 on 2 cores (other test suites running), so absolute rates here are pessimistic; the "
-    "ratios (roll-ups vs raw spans, hand-rolled vs prometheus-client metrics) are the stable "
-    "part. Ways up, not taken yet: decode in a worker process, and fold roll-ups in C.",
+    "because charts read roll-ups, not spans. Ways up, not taken yet: decode in a worker "
+    "process, and fold roll-ups in C.",
 ]
 
 
@@ -487,7 +485,20 @@ def main() -> None:
                 drop_pg(url)
     for name in results[engines[0]]:
         table.append(f"| {name} | " + " | ".join(f"{results[e][name]:.1f}" for e in engines) + " |")
-    lines += table + [""] + summary + ["", *SHORTFALL]
+    load = os.getloadavg()[1]
+    lines += (
+        table
+        + [""]
+        + summary
+        + [
+            "",
+            *SHORTFALL,
+            "",
+            f"Load average (5 min) at the end: "
+            f"{load:.1f} on {os.cpu_count()} cores; with other work running, absolute rates are "
+            "pessimistic and the ratios are the stable part.",
+        ]
+    )
     report(lines)
     print("\n".join(lines))
 
