@@ -5,13 +5,17 @@ from llmdeck.config.load import find_config, format_loc, load_settings
 from llmdeck.config.schema import (
     CacheMode,
     Deployment,
+    Duration,
+    ExportSettings,
     ModelAlias,
     ObserveSettings,
     Price,
+    RetentionSettings,
     Routing,
     Section,
     ServerSettings,
     Settings,
+    parse_duration,
 )
 
 __all__ = [
@@ -20,9 +24,12 @@ __all__ = [
     "GuardMode",
     "GuardRule",
     "GuardsConfig",
+    "Duration",
+    "ExportSettings",
     "ModelAlias",
     "ObserveSettings",
     "Price",
+    "RetentionSettings",
     "Routing",
     "Section",
     "ServerSettings",
@@ -30,4 +37,5 @@ __all__ = [
     "find_config",
     "format_loc",
     "load_settings",
+    "parse_duration",
 ]

@@ -21,7 +21,10 @@ from llmdeck.gateway.stages.guards import gateway_judge, local_embed
 from llmdeck.guards import DetectorContext
 from llmdeck.guards.routes import routes as guards_routes
 from llmdeck.observe import Recorder
+from llmdeck.observe.routes import api_routes, ingest_routes, metrics_routes
+from llmdeck.observe.service import Background
 from llmdeck.server import health
+from llmdeck.server.access import guard
 from llmdeck.server.errors import HANDLERS
 from llmdeck.server.hosts import LoopbackHostMiddleware
 from llmdeck.store import Store, open_store
@@ -50,17 +53,19 @@ def build_runtime(settings: Settings) -> Runtime:
 def create_app(settings: Settings, runtime: Runtime | None = None) -> Starlette:
     """The ASGI application for `settings`."""
     rt = runtime or build_runtime(settings)
+    background = Background(rt.recorder)
+    auth = rt.gateway.auth
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await asyncio.to_thread(rt.store.migrate)
-        rt.recorder.start()
+        await background.start()
         await rt.gateway.start()
         try:
             yield
         finally:
             await rt.gateway.close()
-            await asyncio.to_thread(rt.recorder.close)
+            await background.close()
             await asyncio.to_thread(rt.store.close)
 
     checks: dict[str, Any] = {
@@ -78,6 +83,8 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Starlette:
             *health.routes(checks),
             *gateway_routes(rt.gateway),
             *guards_routes(authenticate, detectors),
+            *guard(ingest_routes(rt.recorder, settings.server.max_body_bytes), auth, admin=False),
+            *guard([*api_routes(rt.recorder), *metrics_routes(rt.recorder)], auth, admin=True),
         ],
         middleware=middleware,
         exception_handlers=HANDLERS,

@@ -7,5 +7,8 @@ from llmdeck.store.tables.base import metadata
 
 spans = observe.spans
 traces = observe.traces
+scores = observe.scores
+events = observe.events
+span_rollups = observe.span_rollups
 
-__all__ = ["MetaData", "metadata", "spans", "traces"]
+__all__ = ["MetaData", "events", "metadata", "scores", "span_rollups", "spans", "traces"]
