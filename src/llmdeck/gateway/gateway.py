@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import aiohttp
 
-from llmdeck.config import Settings
+from llmdeck.config import ModelAlias, Settings
 from llmdeck.errors import ConfigError, Forbidden, NotFound, Problem
 from llmdeck.gateway.auth import Authenticator, KeyResolver
 from llmdeck.gateway.call import Call, Kind, Principal, Reply, Shape
@@ -14,6 +14,7 @@ from llmdeck.gateway.pipeline import Stage, compose
 from llmdeck.gateway.providers import Provider, ProviderContext, provider_factories
 from llmdeck.gateway.router import Router
 from llmdeck.gateway.stages.cost import CostStage
+from llmdeck.gateway.stages.prompt import PromptStage
 from llmdeck.gateway.stages.trace import TraceStage
 from llmdeck.gateway.streams import estimated_usage, tracked
 from llmdeck.gateway.wire.openai import (
@@ -23,6 +24,7 @@ from llmdeck.gateway.wire.openai import (
     EmbeddingResponse,
 )
 from llmdeck.observe import Recorder
+from llmdeck.prompts import Prompts
 
 
 class Gateway:
@@ -35,13 +37,16 @@ class Gateway:
         *,
         keys: KeyResolver | None = None,
         stages: Sequence[Stage] | None = None,
+        prompts: Prompts | None = None,
     ) -> None:
         self.settings = settings
         self.recorder = recorder
         admin = settings.admin_key.get_secret_value() if settings.admin_key else None
         self.auth = Authenticator(admin, keys)
+        self.prompts = prompts
+        prompt = [PromptStage(prompts, settings.alias)] if prompts is not None else []
         self.stages: list[Stage] = (
-            list(stages) if stages is not None else [TraceStage(recorder), CostStage()]
+            list(stages) if stages is not None else [TraceStage(recorder), *prompt, CostStage()]
         )
         self.providers: dict[str, Provider] = {}
         self.session: aiohttp.ClientSession | None = None
@@ -93,6 +98,10 @@ class Gateway:
     ) -> Call:
         """A Call for an authenticated principal (404 unknown alias, 403 alias not allowed)."""
         alias = self.settings.alias(request.model)
+        if alias is None and self.prompts is not None and _names_its_prompt(request):
+            # `model` names the prompt: the prompt stage puts (and checks) the version's model
+            alias = ModelAlias.model_construct(name=request.model, deployments=(), tiers=None)
+            return Call(kind=kind, request=request, alias=alias, principal=principal, shape=shape)
         if alias is None:
             known = ", ".join(m.name for m in self.settings.models if m.deployments or m.tiers)
             raise NotFound(
@@ -121,6 +130,11 @@ class Gateway:
             call.end()
             return reply
         return tracked(call, reply)
+
+
+def _names_its_prompt(request: ChatRequest | EmbeddingRequest) -> bool:
+    prompt = getattr(request, "prompt", None)
+    return prompt is not None and request.model == prompt.name
 
 
 def provider_problems(settings: Settings) -> list[Problem]:

@@ -11,11 +11,15 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
+from starlette.requests import Request
 
 from llmdeck.config import Settings
-from llmdeck.gateway import Gateway
+from llmdeck.gateway import Gateway, Principal
+from llmdeck.gateway.auth import bearer
 from llmdeck.gateway.routes import routes as gateway_routes
 from llmdeck.observe import Recorder
+from llmdeck.prompts import CanaryController, ErrorRateCheck, Prompts
+from llmdeck.prompts import routes as prompt_routes
 from llmdeck.server import health
 from llmdeck.server.errors import HANDLERS
 from llmdeck.server.hosts import LoopbackHostMiddleware
@@ -32,14 +36,18 @@ class Runtime:
     store: Store
     recorder: Recorder
     gateway: Gateway
+    prompts: Prompts
 
 
 def build_runtime(settings: Settings) -> Runtime:
     """Wire the parts together; nothing is opened or started yet."""
     store = open_store(settings.effective_database_url, run_migrations=False)
     recorder = Recorder(store, settings.observe)
-    gateway = Gateway(settings, recorder)
-    return Runtime(settings=settings, store=store, recorder=recorder, gateway=gateway)
+    prompts = Prompts(store, settings.prompts)
+    gateway = Gateway(settings, recorder, prompts=prompts)
+    return Runtime(
+        settings=settings, store=store, recorder=recorder, gateway=gateway, prompts=prompts
+    )
 
 
 def create_app(settings: Settings, runtime: Runtime | None = None) -> Starlette:
@@ -51,9 +59,12 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Starlette:
         await asyncio.to_thread(rt.store.migrate)
         rt.recorder.start()
         await rt.gateway.start()
+        canaries = CanaryController(rt.prompts, [ErrorRateCheck(rt.store)])
+        controller = asyncio.create_task(canaries.run(settings.prompts.canary_interval))
         try:
             yield
         finally:
+            controller.cancel()
             await rt.gateway.close()
             await asyncio.to_thread(rt.recorder.close)
             await asyncio.to_thread(rt.store.close)
@@ -63,8 +74,19 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Starlette:
         "recorder": health.recorder_check(rt.recorder),
     }
     middleware = [Middleware(LoopbackHostMiddleware)] if rt.gateway.auth.open else []
+
+    async def authenticate(request: Request) -> Principal:
+        header = request.headers
+        return await rt.gateway.auth.authenticate(
+            bearer(header.get("authorization")) or header.get("x-api-key")
+        )
+
     app = Starlette(
-        routes=[*health.routes(checks), *gateway_routes(rt.gateway)],
+        routes=[
+            *health.routes(checks),
+            *gateway_routes(rt.gateway),
+            *prompt_routes(rt.prompts, authenticate),
+        ],
         middleware=middleware,
         exception_handlers=HANDLERS,
         lifespan=lifespan,

@@ -3,9 +3,23 @@
 from sqlalchemy import MetaData
 
 from llmdeck.store.tables import observe
+from llmdeck.store.tables import prompts as _prompts
 from llmdeck.store.tables.base import metadata
 
 spans = observe.spans
 traces = observe.traces
+prompts = _prompts.prompts
+prompt_versions = _prompts.prompt_versions
+prompt_labels = _prompts.prompt_labels
+prompt_label_events = _prompts.prompt_label_events
 
-__all__ = ["MetaData", "metadata", "spans", "traces"]
+__all__ = [
+    "MetaData",
+    "metadata",
+    "prompt_label_events",
+    "prompt_labels",
+    "prompt_versions",
+    "prompts",
+    "spans",
+    "traces",
+]
