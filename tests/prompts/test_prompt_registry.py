@@ -7,7 +7,6 @@ import asyncio
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -148,7 +147,7 @@ def test_resolution_is_cached_and_local_moves_show_at_once(store: Store) -> None
 
 
 PUSHER = """
-import asyncio, sys, time
+import asyncio, sys
 from dataclasses import dataclass
 from llmdeck.prompts import Prompts, PromptSpec
 from llmdeck.store import open_store
@@ -158,15 +157,15 @@ class Who:
     name: str
     admin: bool = True
 
-url, who, count, start = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
+url, who, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
 store = open_store(url)
 prompts = Prompts(store)
-messages = [{"role": "user", "content": "{{ q }}"}]
+print("ready", flush=True)
+sys.stdin.readline()  # both are ready: go
 
 async def main():
-    while time.time() < start:
-        await asyncio.sleep(0.005)
     for i in range(count):
+        await asyncio.sleep(0.002)  # let the other process in between pushes
         text = f"{who} {i} {{{{ q }}}}"
         content = {"name": "shared", "messages": [{"role": "user", "content": text}]}
         result = await prompts.push(PromptSpec.model_validate(content), Who(who))
@@ -181,14 +180,23 @@ def test_concurrent_pushes_from_two_processes_make_consecutive_versions(
     store: Store, database_url: str
 ) -> None:
     count = 15
-    start = time.time() + 2.0  # both processes are running and connected by then
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
     processes = [
         subprocess.Popen(
-            [sys.executable, "-c", PUSHER, database_url, who, str(count), str(start)], env=env
+            [sys.executable, "-c", PUSHER, database_url, who, str(count)],
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
         )
         for who in ("one", "two")
     ]
+    for process in processes:
+        assert process.stdout is not None and process.stdout.readline() == "ready\n"
+    for process in processes:
+        assert process.stdin is not None
+        process.stdin.write("go\n")
+        process.stdin.flush()
     assert [p.wait(60) for p in processes] == [0, 0]
     versions = asyncio.run(Prompts(store).versions("shared"))
     assert sorted(v.version for v in versions) == list(range(1, 2 * count + 1))

@@ -12,7 +12,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Row, func, select
+from sqlalchemy import Connection, Row, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from llmdeck.errors import NotFound
@@ -243,14 +243,6 @@ class Registry:
             )
         )
         return [s for s in map(_label, rows) if s.canary is not None]
-
-    async def count(self) -> int:
-        """How many prompts exist."""
-        return int(
-            await self.store.aread(
-                lambda c: c.execute(select(func.count()).select_from(prompts)).scalar_one()
-            )
-        )
 
 
 def _version_row(conn: Connection, name: str, version: int) -> Row[Any] | None:
