@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import anthropic
 import httpx
 import openai
 import pytest
@@ -128,3 +129,21 @@ def test_requests_without_a_prompt_are_untouched(
     assert fake.requests[-1].body["messages"] == messages
     row = span(server, raw.headers["x-llmdeck-trace-id"])
     assert (row.prompt_name, row.prompt_version) == (None, None)
+
+
+def test_the_anthropic_sdk_renders_a_registered_prompt_too(
+    server: ServerThread, client: openai.OpenAI, fake: FakeProvider
+) -> None:
+    claude = anthropic.Anthropic(base_url=server.url, api_key="x", max_retries=0, timeout=10)
+    reply = claude.messages.create(
+        model="gpt",
+        max_tokens=50,
+        messages=[],
+        extra_body={
+            "prompt": {"name": "support-answer", "label": "production", "variables": VARIABLES}
+        },  # fmt: skip
+    )
+    assert reply.content[0].text == "echo: Does it stream?"  # type: ignore[union-attr]
+    sent = fake.requests[-1].body
+    assert sent["messages"][0]["content"] == "You answer questions about llmdeck."
+    assert (sent["max_tokens"], sent["temperature"]) == (50, 0.2)  # the request's max_tokens

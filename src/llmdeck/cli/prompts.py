@@ -17,7 +17,7 @@ import click
 import orjson
 
 from llmdeck.cli._output import print_json, print_table
-from llmdeck.client import DEFAULT_URL, Client
+from llmdeck.client import Client
 from llmdeck.errors import LlmdeckError, Unauthorized
 from llmdeck.prompts import CanaryPlan, ServerUnavailable, Target, targets_text
 from llmdeck.prompts.sync import pull_folder, push_folder
@@ -37,7 +37,7 @@ def server_options(fn: F) -> F:
     return click.option(
         "--url",
         envvar="LLMDECK_URL",
-        default=DEFAULT_URL,
+        default="http://127.0.0.1:4000",
         show_default=True,
         help="The llmdeck server (or $LLMDECK_URL).",
     )(fn)

@@ -43,11 +43,11 @@ class Gateway:
         self.recorder = recorder
         admin = settings.admin_key.get_secret_value() if settings.admin_key else None
         self.auth = Authenticator(admin, keys)
-        self.prompts = prompts
         prompt = [PromptStage(prompts, settings.alias)] if prompts is not None else []
         self.stages: list[Stage] = (
             list(stages) if stages is not None else [TraceStage(recorder), *prompt, CostStage()]
         )
+        self.renders_prompts = any(isinstance(s, PromptStage) for s in self.stages)
         self.providers: dict[str, Provider] = {}
         self.session: aiohttp.ClientSession | None = None
         self._handler = compose(self.stages, Router(self.providers))
@@ -98,7 +98,7 @@ class Gateway:
     ) -> Call:
         """A Call for an authenticated principal (404 unknown alias, 403 alias not allowed)."""
         alias = self.settings.alias(request.model)
-        if alias is None and self.prompts is not None and _names_its_prompt(request):
+        if alias is None and self.renders_prompts and _names_its_prompt(request):
             # `model` names the prompt: the prompt stage puts (and checks) the version's model
             alias = ModelAlias.model_construct(name=request.model, deployments=(), tiers=None)
             return Call(kind=kind, request=request, alias=alias, principal=principal, shape=shape)

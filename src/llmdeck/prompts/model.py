@@ -163,7 +163,6 @@ class PromptVersion(PromptContent):
     author: str | None = None
     content_hash: str = ""
     created_at: float = 0.0
-    labels: list[str] = Field(default_factory=list)
 
     def render(
         self,

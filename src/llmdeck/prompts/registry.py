@@ -167,6 +167,13 @@ class Registry:
         With `expected_revision`, nothing happens (None) if the label moved in the meantime."""
 
         def write(conn: Connection) -> LabelState | None:
+            # a write first: the prompt's row lock (PostgreSQL) or the write lock (SQLite), so
+            # concurrent moves of one prompt's labels queue up and each reads the one before
+            touched = conn.execute(
+                prompts.update().where(prompts.c.name == name).values(updated_at=time.time())
+            )
+            if touched.rowcount == 0:
+                raise NotFound(f"no prompt named {name!r}", code="prompt_not_found")
             for target in targets:
                 if _version_row(conn, name, target.version) is None:
                     raise NotFound(

@@ -38,6 +38,7 @@ from llmdeck.prompts.registry import Registry
 from llmdeck.store import Store
 
 _VERSIONS_CACHED = 2048
+_LABELS_CACHED = 10_000
 
 
 class Actor(Protocol):
@@ -186,6 +187,8 @@ class Prompts:
         if hit is not None and hit[0] > now:
             return hit[1]
         state = await self.registry.label(name, label)
+        if len(self._labels) >= _LABELS_CACHED:  # callers may ask for any label name
+            self._labels.clear()
         self._labels[key] = (now + self.settings.cache_ttl, state)
         return state
 
@@ -214,17 +217,20 @@ class Prompts:
         version, created = await self.registry.create_version(spec, actor.name)
         self.forget(spec.name)
         changes = []
+        reason = f"push by {spec.author}" if spec.author else "push"
         for label in spec.labels:
-            changes.append(await self._push_label(version, label, actor))
+            changes.append(await self._push_label(version, label, actor, reason))
         return PushResult(version, created, changes)
 
-    async def _push_label(self, version: PromptVersion, label: str, actor: Actor) -> LabelChange:
+    async def _push_label(
+        self, version: PromptVersion, label: str, actor: Actor, reason: str
+    ) -> LabelChange:
         state = await self.registry.label(version.name, label)
         before = targets_text(state.targets if state else None)
         if state is not None and [t.version for t in state.targets] == [version.version]:
             return LabelChange(label, before, before, moved=False)
         try:
-            after = await self.move(version.name, label, version.version, actor, reason="push")
+            after = await self.move(version.name, label, version.version, actor, reason=reason)
         except (Forbidden, BadRequest) as exc:
             return LabelChange(label, before, before, moved=False, refused=exc.message)
         return LabelChange(label, before, targets_text(after.targets), moved=True)
@@ -252,6 +258,8 @@ class Prompts:
             raise BadRequest("'latest' always points at the newest version", param="label")
         if not targets:
             raise BadRequest("a label needs at least one version", param="targets")
+        if len({t.version for t in targets}) != len(targets):
+            raise BadRequest("each version may appear once in a split", param="targets")
         await self._guard(name, label, targets, actor)
         action = action or ("move" if len(targets) == 1 else "split")
         state = await self.registry.move(
@@ -287,23 +295,29 @@ class Prompts:
         """Move `label` back where it pointed before its last move (and further back each time).
         Protected labels still need the admin key; gates do not apply to going back."""
         check_label(label)
-        events = await self.history(name, label)
-        target = previous_targets(events)
+        self._protect(label, actor)
+        current = await self.label(name, label)
+        target = previous_targets(await self.history(name, label))
         if not target:
             raise BadRequest(
                 f"label {label!r} of {name!r} has no earlier version to roll back to",
                 param="label",
             )
-        self._protect(label, actor)
-        current = await self.label(name, label)
         reason = f"rollback from {targets_text(current.targets)}"
         if current.canary is not None:
             reason = f"canary v{current.canary.plan.version} stopped; {reason}"
         state = await self.registry.move(
-            name, label, target, action="rollback", actor=actor.name, reason=reason
+            name,
+            label,
+            target,
+            action="rollback",
+            actor=actor.name,
+            reason=reason,
+            expected_revision=current.revision,
         )
+        if state is None:
+            raise BadRequest(f"label {label!r} moved meanwhile; try again", param="label")
         self.forget(name)
-        assert state is not None
         return state
 
     async def _guard(self, name: str, label: str, targets: list[Target], actor: Actor) -> None:
