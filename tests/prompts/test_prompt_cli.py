@@ -133,6 +133,7 @@ def test_failures_and_exit_codes(server: ServerThread, tmp_path: Path) -> None:
     assert down.exit_code == 2 and "cannot reach llmdeck at http://127.0.0.1:9" in down.stderr
 
 
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # the command, not the engine
 def test_the_installed_command_with_the_admin_key_from_the_environment(
     start_server: Callable[..., ServerThread], folder: Path
 ) -> None:

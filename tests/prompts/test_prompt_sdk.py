@@ -43,6 +43,10 @@ def test_get_is_cached_and_survives_the_server_going_away(
         assert client.prompts.get("support-answer", version=2).version == 2
         with pytest.raises(ServerUnavailable, match="cannot reach llmdeck"):
             fresh.prompts.get("support-answer")  # never fetched: nothing to fall back on
+        fallback = {"messages": [{"role": "user", "content": "{{ question }}"}]}
+        spare = fresh.prompts.get("support-answer", fallback=fallback)
+        assert (spare.name, spare.version) == ("support-answer", 0)
+        assert spare.render(VARIABLES).messages == [{"role": "user", "content": "Is it up?"}]
         uncached.close()
 
 

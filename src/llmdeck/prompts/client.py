@@ -200,12 +200,22 @@ class _Cache:
             return entry
         return None
 
-    def stale(self, key: tuple[str, str | None, int | None], error: Exception) -> _Entry:
+    def stale(
+        self,
+        key: tuple[str, str | None, int | None],
+        error: Exception,
+        fallback: PromptVersion | dict[str, Any] | None,
+    ) -> _Entry:
         entry = self.entries.get(key)
-        if entry is None:
+        if entry is not None:
+            log.warning("llmdeck prompt %s: serving a cached copy: %s", key[0], error)
+            return entry
+        if fallback is None:
             raise error
-        log.warning("llmdeck prompt %s: serving a cached copy: %s", key[0], error)
-        return entry
+        log.warning("llmdeck prompt %s: serving the fallback: %s", key[0], error)
+        if isinstance(fallback, dict):
+            fallback = PromptVersion.model_validate({"name": key[0], "version": 0, **fallback})
+        return _Entry(time.monotonic(), None, {fallback.version: fallback})
 
 
 class PromptsClient:
@@ -229,9 +239,11 @@ class PromptsClient:
         label: str | None = None,
         version: int | None = None,
         user: str | None = None,
+        fallback: PromptVersion | dict[str, Any] | None = None,
     ) -> PromptVersion:
         """The version for `label` (default `production`) or `version`, from the cache when fresh,
-        and from the last copy when the server is unavailable."""
+        and, when the server is unavailable, from the last copy, or else from `fallback` (a
+        PromptVersion, or a prompt file's fields as a dict: `{"messages": [...]}`)."""
         key = (name, label, version)
         entry = self._cache.fresh(key)
         if entry is None:
@@ -239,7 +251,7 @@ class PromptsClient:
                 entry = self._call(_get_op(name, label, version))
                 self._cache.entries[key] = entry
             except ServerUnavailable as exc:
-                entry = self._cache.stale(key, exc)
+                entry = self._cache.stale(key, exc, fallback)
         return entry.pick(user)
 
     def list(self) -> builtins.list[Prompt]:
@@ -317,6 +329,7 @@ class AsyncPromptsClient:
         label: str | None = None,
         version: int | None = None,
         user: str | None = None,
+        fallback: PromptVersion | dict[str, Any] | None = None,
     ) -> PromptVersion:
         """See `PromptsClient.get`."""
         key = (name, label, version)
@@ -326,7 +339,7 @@ class AsyncPromptsClient:
                 entry = await self._call(_get_op(name, label, version))
                 self._cache.entries[key] = entry
             except ServerUnavailable as exc:
-                entry = self._cache.stale(key, exc)
+                entry = self._cache.stale(key, exc, fallback)
         return entry.pick(user)
 
     async def list(self) -> builtins.list[Prompt]:

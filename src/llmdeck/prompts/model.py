@@ -178,7 +178,11 @@ class PromptVersion(PromptContent):
         messages = []
         for message in self.messages:
             texts = [
-                render_template(compile_template(t), values, max_chars=max_chars, timeout=timeout)
+                t  # plain text: nothing for Jinja to do
+                if "{" not in t
+                else render_template(
+                    compile_template(t), values, max_chars=max_chars, timeout=timeout
+                )
                 for t in message.templates()
             ]
             messages.append(_with_texts(message, texts))
