@@ -176,6 +176,7 @@ store.close()
 """
 
 
+@pytest.mark.slow  # two Python processes start for it
 def test_concurrent_pushes_from_two_processes_make_consecutive_versions(
     store: Store, database_url: str
 ) -> None:

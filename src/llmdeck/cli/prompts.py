@@ -49,8 +49,11 @@ def connected(url: str, key: str | None) -> Iterator[Client]:
     try:
         with Client(url, key, timeout=30) as client:
             yield client
-    except (ServerUnavailable, Unauthorized) as exc:
-        click.echo(f"error: {exc}", err=True)
+    except ServerUnavailable as exc:
+        click.echo(f"error: {exc} (is `llmdeck serve` running? --url names the server)", err=True)
+        sys.exit(2)
+    except Unauthorized as exc:
+        click.echo(f"error: {exc} (pass --key or set LLMDECK_ADMIN_KEY)", err=True)
         sys.exit(2)
     except LlmdeckError as exc:
         click.echo(f"error: {exc}", err=True)
@@ -69,7 +72,9 @@ def prompts() -> None:
 
 
 @prompts.command()
-@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument(
+    "folder", metavar="DIR", type=click.Path(exists=True, file_okay=False, path_type=Path)
+)
 @click.option("-m", "--message", default="", help="Commit message for new versions.")
 @click.option("--author", default=None, help="Author of new versions (default: the key's name).")
 @click.option("--dry-run", is_flag=True, help="Say what would change; change nothing.")
@@ -102,14 +107,14 @@ def push(
 
 
 @prompts.command()
-@click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
+@click.argument("folder", metavar="DIR", type=click.Path(file_okay=False, path_type=Path))
 @click.argument("names", nargs=-1)
 @click.option("--label", default="latest", show_default=True, help="Which version to write.")
 @server_options
 def pull(
     folder: Path, names: tuple[str, ...], label: str, url: str, key: str | None, as_json: bool
 ) -> None:
-    """Write prompts (all, or NAMES) from the registry into FOLDER as files."""
+    """Write prompts (all, or NAMES) from the registry into DIR as files."""
     folder.mkdir(parents=True, exist_ok=True)
     with connected(url, key) as client:
         written = pull_folder(client.prompts, folder, list(names), label)

@@ -65,6 +65,8 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Starlette:
             yield
         finally:
             controller.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await controller
             await rt.gateway.close()
             await asyncio.to_thread(rt.recorder.close)
             await asyncio.to_thread(rt.store.close)
