@@ -150,3 +150,31 @@ def test_the_installed_command_with_the_admin_key_from_the_environment(
     done = push("sk-admin")
     assert done.returncode == 0, done.stderr
     assert "support-answer: v1 (new)" in done.stdout
+
+
+def test_canary_render_and_json_errors(server: ServerThread, folder: Path) -> None:
+    report = json.loads(run(server, "push", str(folder), "--json").stdout)
+    (error,) = report["errors"]
+    assert (Path(error["path"]).name, error["line"]) == ("broken.yaml", 5)
+    assert error["message"] == "params.temprature: is not a known field"
+    run(server, "label", "support-answer", "1", "production")
+    (folder / "support-answer.yaml").write_text(SUPPORT_YAML.replace("0.2", "0.3"))
+    run(server, "push", str(folder))
+
+    split = run(server, "canary", "support-answer", "production", "v2", "--weight", "10")
+    assert split.stdout.strip() == "support-answer@production -> v1 90% + v2 10%"
+    assert run(server, "rollback", "support-answer", "production").exit_code == 0
+    auto = run(server, "canary", "support-answer", "production", "2", "--steps", "5,50", "--json")
+    state = json.loads(auto.stdout)
+    assert state["canary"]["plan"]["steps"] == [0.05, 0.5, 1.0]
+    assert [t["version"] for t in state["targets"]] == [1, 2]
+
+    rendered = run(
+        server, "render", "support-answer@v2", "-v", "product=llmdeck", "-v", "question=Why?"
+    )
+    assert rendered.stdout == (
+        "support-answer v2\n\n[system]\nYou answer questions about llmdeck.\n\n[user]\nWhy?\n"
+    )
+    wrong = run(server, "render", "support-answer@v2", "-v", "product=3", "-v", "question=q")
+    assert wrong.exit_code == 1
+    assert "prompt variable 'product' must be a string, got an integer" in wrong.stderr
