@@ -19,8 +19,14 @@ import orjson
 from llmdeck.cli._output import print_json, print_table
 from llmdeck.client import Client
 from llmdeck.errors import LlmdeckError, Unauthorized
-from llmdeck.prompts import CanaryPlan, ServerUnavailable, Target, targets_text
-from llmdeck.prompts.sync import pull_folder, push_folder
+from llmdeck.prompts import (
+    CanaryPlan,
+    ServerUnavailable,
+    Target,
+    pull_folder,
+    push_folder,
+    targets_text,
+)
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -39,6 +39,7 @@ from llmdeck.prompts.service import (
     Resolved,
     System,
 )
+from llmdeck.prompts.sync import PushReport, pull_folder, push_folder
 from llmdeck.prompts.variables import Variable
 
 __all__ = [
@@ -59,6 +60,7 @@ __all__ = [
     "PromptVersion",
     "Prompts",
     "PromptsClient",
+    "PushReport",
     "PushResult",
     "RenderError",
     "RenderedPrompt",
@@ -73,6 +75,8 @@ __all__ = [
     "choose",
     "diff_versions",
     "dump_version",
+    "pull_folder",
+    "push_folder",
     "read_file",
     "read_folder",
     "routes",
