@@ -1,5 +1,6 @@
 """Settings: llmdeck.yaml and the LLMDECK_* environment, validated once and passed in."""
 
+from llmdeck.config.guards import GuardMode, GuardRule, GuardsConfig
 from llmdeck.config.load import find_config, format_loc, load_settings
 from llmdeck.config.schema import (
     CacheMode,
@@ -17,6 +18,9 @@ from llmdeck.config.schema import (
 __all__ = [
     "CacheMode",
     "Deployment",
+    "GuardMode",
+    "GuardRule",
+    "GuardsConfig",
     "ModelAlias",
     "ObserveSettings",
     "Price",

@@ -8,6 +8,8 @@ from urllib.parse import urlparse
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
+from llmdeck.config.guards import GuardsConfig
+
 Routing = Literal[
     "priority", "weighted", "least-latency", "lowest-cost", "least-busy", "complexity"
 ]
@@ -63,6 +65,7 @@ class ModelAlias(Section):
     cache: CacheMode = "off"
     deployments: tuple[Deployment, ...] = ()
     tiers: dict[str, str] | None = None
+    guards: GuardsConfig | None = None
 
     @model_validator(mode="after")
     def _needs_targets(self) -> ModelAlias:

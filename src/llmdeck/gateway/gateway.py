@@ -14,6 +14,7 @@ from llmdeck.gateway.pipeline import Stage, compose
 from llmdeck.gateway.providers import Provider, ProviderContext, provider_factories
 from llmdeck.gateway.router import Router
 from llmdeck.gateway.stages.cost import CostStage
+from llmdeck.gateway.stages.guards import GuardStage, gateway_judge, local_embed
 from llmdeck.gateway.stages.prompt import PromptStage
 from llmdeck.gateway.stages.trace import TraceStage
 from llmdeck.gateway.streams import estimated_usage, tracked
@@ -44,8 +45,12 @@ class Gateway:
         admin = settings.admin_key.get_secret_value() if settings.admin_key else None
         self.auth = Authenticator(admin, keys)
         prompt = [PromptStage(prompts, settings.alias)] if prompts is not None else []
+        guards = GuardStage.from_settings(settings, local_embed(), gateway_judge(self))
         self.stages: list[Stage] = (
-            list(stages) if stages is not None else [TraceStage(recorder), *prompt, CostStage()]
+            list(stages)
+            if stages is not None
+            # prompt before guards: the guards check the rendered messages
+            else [TraceStage(recorder), *prompt, *([guards] if guards else []), CostStage()]
         )
         self.renders_prompts = any(isinstance(s, PromptStage) for s in self.stages)
         self.providers: dict[str, Provider] = {}

@@ -17,6 +17,9 @@ from llmdeck.config import Settings
 from llmdeck.gateway import Gateway, Principal
 from llmdeck.gateway.auth import bearer
 from llmdeck.gateway.routes import routes as gateway_routes
+from llmdeck.gateway.stages.guards import gateway_judge, local_embed
+from llmdeck.guards import DetectorContext
+from llmdeck.guards.routes import routes as guards_routes
 from llmdeck.observe import Recorder
 from llmdeck.prompts import CanaryController, ErrorRateCheck, Prompts
 from llmdeck.prompts import routes as prompt_routes
@@ -76,6 +79,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Starlette:
         "recorder": health.recorder_check(rt.recorder),
     }
     middleware = [Middleware(LoopbackHostMiddleware)] if rt.gateway.auth.open else []
+    detectors = DetectorContext(local_embed(), gateway_judge(rt.gateway))
 
     async def authenticate(request: Request) -> Principal:
         header = request.headers
@@ -88,6 +92,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Starlette:
             *health.routes(checks),
             *gateway_routes(rt.gateway),
             *prompt_routes(rt.prompts, authenticate),
+            *guards_routes(authenticate, detectors),
         ],
         middleware=middleware,
         exception_handlers=HANDLERS,
