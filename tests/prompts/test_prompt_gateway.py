@@ -4,6 +4,7 @@ span records the prompt's name and version."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import anthropic
@@ -147,3 +148,26 @@ def test_the_anthropic_sdk_renders_a_registered_prompt_too(
     sent = fake.requests[-1].body
     assert sent["messages"][0]["content"] == "You answer questions about llmdeck."
     assert (sent["max_tokens"], sent["temperature"]) == (50, 0.2)  # the request's max_tokens
+
+
+def test_guards_check_the_rendered_prompt_of_the_versions_model(
+    start_server: Callable[..., ServerThread], fake: FakeProvider
+) -> None:
+    deployment = {"provider": "openai", "api_base": fake.openai_base, "model": "m"}
+    scrub = {"name": "scrub", "deployments": [deployment], "guards": {"input": {"pii": "redact"}}}
+    server = start_server(models=[scrub])
+    mail = {
+        "name": "mail",
+        "messages": [{"role": "user", "content": "Write to {{ email }}"}],
+        "model": "scrub",
+        "labels": ["production"],
+    }
+    assert httpx.post(server.url + "/api/prompts", json=mail).status_code == 201
+    body = {
+        "model": "mail",
+        "messages": [],
+        "prompt": {"name": "mail", "variables": {"email": "jane.roe@example.org"}},
+    }
+    response = httpx.post(f"{server.url}/v1/chat/completions", json=body, timeout=30)
+    assert response.status_code == 200, response.text
+    assert fake.requests[-1].body["messages"] == [{"role": "user", "content": "Write to <EMAIL_1>"}]
