@@ -116,6 +116,8 @@ def test_life_cycle(server: ServerThread, folder: Path, tmp_path: Path) -> None:
         "notes: unchanged (v1)",
         "support-answer: unchanged (v2)",
     ]
+    only_production = run(server, "pull", str(tmp_path / "prod"), "--label", "production")
+    assert only_production.stdout.splitlines()[0] == "skipped notes: no label 'production'"
     # a Markdown file already in the folder stays Markdown
     run(server, "pull", str(folder))
     assert (folder / "notes.md").read_text().endswith("---\nTell me about {{ topic }}.\n")

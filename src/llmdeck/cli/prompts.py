@@ -128,6 +128,9 @@ def pull(
         print_json({"files": written})
         return
     for item in written:
+        if "skipped" in item:
+            click.echo(f"skipped {item['name']}: {item['skipped']}")
+            continue
         state = "unchanged" if not item["changed"] else "wrote"
         click.echo(f"{state} {item['file']} ({item['name']} v{item['version']})")
 

@@ -132,14 +132,21 @@ def pull_folder(
     client: PromptsClient, folder: Path, names: list[str], label: str = LATEST
 ) -> list[dict[str, Any]]:
     """Write the `label` version of each prompt (all, or `names`) into `folder`; returns
-    {file, name, version, changed} per prompt. A file already there as `.md` stays Markdown."""
+    {file, name, version, changed} per prompt, or {name, skipped} for one without the label
+    (when pulling all). A file already there as `.md` stays Markdown."""
     found = {p.name: p for p in client.list()}
     for name in names:
         if name not in found:
             raise NotFound(f"no prompt named {name!r}", code="prompt_not_found")
-    written = []
+    written: list[dict[str, Any]] = []
     for name in names or sorted(found):
-        version = client.version(name, label)
+        try:
+            version = client.version(name, label)
+        except NotFound:
+            if names:  # asked for by name: say so
+                raise
+            written.append({"name": name, "skipped": f"no label {label!r}"})
+            continue
         pointing = [
             s.label
             for s in found[name].labels
