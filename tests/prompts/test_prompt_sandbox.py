@@ -59,10 +59,19 @@ ABUSE = [
     ("{{ '%1000000000s' % 1 }}", "'%'"),
     ("{{ s|replace('x', s) }}", "replace()"),
     ("{{ s.replace('x', s) }}", "replace()"),
-    ("{{ ([s] * 100)|join }}", "join()"),
+    ("{{ [s, s, s, s, s, s]|join }}", "over the limit"),
+    ("{{ s.join([s, s, s, s, s, s]) }}", "join()"),
     ("{% set t = s ~ s %}{% set t = t ~ t %}{% set t = t ~ t %}{{ t }}", "over the limit"),
     ("{% macro m() %}{{ m() }}{% endmacro %}{{ m() }}", "recursion"),
     ("{% for i in range(90000) %}{{ s }}{% endfor %}", "output"),
+    ("{{ ([s] * 100)|tojson }}", "'*'"),
+    ("{% set l = [s] * 4 %}{{ ((l + l + l) + (l + l + l)) }}", "over the limit"),
+    ("{% set l = [[s] * 4] * 4 %}{{ l|tojson }}", "'*'"),
+    ("{{ ([{'a': s}] * 9)|join(attribute='a') }}", "over the limit"),
+    ("{% set l = [s, s, s, s] %}{% set m = [l, l, l, l] %}{{ m }}", "over the limit"),
+    ("{% set l = [s, s, s, s] %}{% set m = [l, l, l, l] %}{{ 'x' ~ m }}", "over the limit"),
+    ("{% set l = [s, s, s, s] %}{% set m = [l, l, l, l] %}{{ m|string }}", "over the limit"),
+    ("{% set l = [s, s, s, s] %}{% set m = [l, l, l, l] %}{{ m|sum(start=[]) }}", "limit"),
 ]
 
 
@@ -97,6 +106,7 @@ def test_ordinary_templates_render() -> None:
     docs = [{"title": "a"}, {"title": "b"}]
     out = render(template, name="q", docs=docs, extra="", n=21, data={"k": [1]})
     assert out == 'Q: [1] a; [2] b; none 42 {"k": [1]}'
+    assert render("{{ a ~ (b ~ c) ~ 1 }}", a="x", b="y", c="z") == "xyz1"
 
 
 SCHEMA = {

@@ -3,19 +3,19 @@
 Templates are Jinja2, run by an `ImmutableSandboxedEnvironment` with `StrictUndefined`: no access
 to Python internals (`__class__`, `__globals__`, `_private` attributes), no mutation of the
 variables, no `include`/`import`/`extends` (there is no file system to reach), and only a safe
-list of filters and globals. Resource abuse is bounded too: every loop iteration and every call
-counts against a deadline (`render_timeout`), loops share an iteration budget, and operations
-that can grow a string or list (`*`, `**`, `~`, `replace`, `join`, padding) are checked before
-or right after they run against `max_chars`, as is the whole output.
+list of filters and globals. Resource abuse is bounded too (`limits.py`): every loop iteration
+and every call counts against a deadline (`render_timeout`), loops share an iteration budget,
+and operations that can grow a value (`*`, `**`, `~`, `+`, `replace`, `join`, padding, filters,
+printing) are measured against `max_chars` before they run where they could grow at once, as is
+the whole output. To do that, loops and `~` are rewritten at compile time to pass through the
+budget (`llmdeck_loop`, `llmdeck_sized`).
 """
 
 from __future__ import annotations
 
-import contextvars
 import functools
 import time
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable
 from typing import Any
 
 from jinja2 import Environment, StrictUndefined, TemplateSyntaxError, nodes
@@ -25,8 +25,8 @@ from jinja2.runtime import Context
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from llmdeck.errors import BadRequest
+from llmdeck.prompts import limits
 
-MAX_ITERATIONS = 100_000
 _LOOP = "llmdeck_loop"
 _SIZED = "llmdeck_sized"
 _REFUSED_NODES = {
@@ -66,85 +66,23 @@ class RenderError(BadRequest):
         super().__init__(message, param="prompt", code="prompt_render_failed")
 
 
-@dataclass
-class _Budget:
-    deadline: float
-    iterations: int
-    max_chars: int
-
-
-_budget: contextvars.ContextVar[_Budget] = contextvars.ContextVar("llmdeck_render_budget")
-
-
-def _current() -> _Budget:
-    budget = _budget.get(None)
-    if budget is None:  # called outside render(): a template object used directly
-        raise SecurityError("prompt templates render only through the prompt renderer")
-    if time.monotonic() > budget.deadline:
-        raise SecurityError("rendering took too long (render_timeout)")
-    return budget
-
-
-def _check_size(value: Any) -> Any:
-    if isinstance(value, str | list | tuple) and len(value) > _current().max_chars:
-        raise SecurityError(f"a value of {len(value)} items is over the limit (max_render_chars)")
-    return value
-
-
-def _loop(iterable: Iterable[Any]) -> Iterator[Any]:
-    for item in iterable:
-        budget = _current()
-        budget.iterations -= 1
-        if budget.iterations < 0:
-            raise SecurityError(f"loops ran more than {MAX_ITERATIONS} iterations")
-        yield item
-
-
-def _size_limit(*args: Any, **kwargs: Any) -> None:
-    """Refuse numeric arguments (widths, counts) that would build something over the limit."""
-    limit = _current().max_chars
-    for value in (*args, *kwargs.values()):
-        if isinstance(value, int) and not isinstance(value, bool) and abs(value) > limit:
-            raise SecurityError(f"argument {value} is over the limit (max_render_chars)")
-
-
-def _replace_limit(text: Any, old: Any, new: Any) -> None:
-    if isinstance(text, str) and isinstance(old, str) and isinstance(new, str):
-        growth = (text.count(old) if old else len(text) + 1) * max(0, len(new) - len(old))
-        if len(text) + growth > _current().max_chars:
-            raise SecurityError("replace() would build a value over the limit (max_render_chars)")
-
-
-def _join_limit(items: Any) -> list[Any]:
-    listed = list(_loop(items))
-    if sum(len(x) if isinstance(x, str) else 16 for x in listed) > _current().max_chars:
-        raise SecurityError("join() would build a value over the limit (max_render_chars)")
-    return listed
-
-
 def _guarded_filter(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
     def run(*args: Any, **kwargs: Any) -> Any:
         # Jinja may pass its context first (pass_context / pass_eval_context / pass_environment)
         skip = next((i for i, a in enumerate(args) if not isinstance(a, _INTERNAL)), len(args))
         value, rest = (args[skip], args[skip + 1 :]) if skip < len(args) else (None, ())
+        limits.checked(value)  # filters print or copy their value: it must be within the limit
         if name in _SIZED_FILTERS:
-            _size_limit(*rest, **kwargs)
+            limits.numbers_within(*rest, **kwargs)
         if name == "replace" and len(rest) >= 2:
-            _replace_limit(value, rest[0], rest[1])
+            limits.replace_within(value, rest[0], rest[1])
         if name == "join" and skip < len(args):
-            args = (*args[:skip], _join_limit(value), *rest)
-        return _check_size(fn(*args, **kwargs))
+            args = (*args[:skip], limits.joinable(value), *rest)
+        return limits.checked(fn(*args, **kwargs))
 
     run.__dict__.update(getattr(fn, "__dict__", {}))  # keeps Jinja's pass_* marker
     run.__name__ = name
     return run
-
-
-def _budgeted_range(*args: int) -> range:
-    numbers = range(*args)
-    if len(numbers) > MAX_ITERATIONS:
-        raise SecurityError(f"range() of {len(numbers)} items is over {MAX_ITERATIONS}")
-    return numbers
 
 
 class PromptEnvironment(ImmutableSandboxedEnvironment):
@@ -153,19 +91,24 @@ class PromptEnvironment(ImmutableSandboxedEnvironment):
     intercepted_binops = frozenset({"*", "**", "%", "+"})
 
     def __init__(self) -> None:
-        super().__init__(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
+        super().__init__(
+            undefined=StrictUndefined,
+            autoescape=False,
+            keep_trailing_newline=True,
+            finalize=limits.checked,  # every {{ value }} is measured before it is printed
+        )
         self.filters = {n: _guarded_filter(n, self.filters[n]) for n in SAFE_FILTERS}
         self.globals = {
-            "range": _budgeted_range,
+            "range": limits.bounded_range,
             "dict": dict,
             "namespace": self.globals["namespace"],
-            _LOOP: _loop,
-            _SIZED: _check_size,
+            _LOOP: limits.looped,
+            _SIZED: limits.checked,
         }
 
     def call_binop(self, context: Context, operator: str, left: Any, right: Any) -> Any:
         """`*`, `**`, `%` and `+`, refused when they would build something too large."""
-        _current()
+        limits.current()
         if operator == "%" and isinstance(left, str):
             raise SecurityError("'%' string formatting is not allowed in prompts; use {{ }}")
         if operator == "**":
@@ -173,18 +116,15 @@ class PromptEnvironment(ImmutableSandboxedEnvironment):
                 raise SecurityError(f"exponent {right} is over the limit of 1000")
             return left**right
         if operator == "*":
-            for seq, count in ((left, right), (right, left)):
-                sized = isinstance(seq, str | list | tuple) and isinstance(count, int)
-                if sized and len(seq) * count > _current().max_chars:
-                    raise SecurityError("'*' would build a value over the limit")
+            limits.repeat_within(left, right)
             return left * right
         if operator == "%":
             return left % right
-        return _check_size(left + right)
+        return limits.checked(left + right)
 
     def call(self, context: Context, obj: Any, /, *args: Any, **kwargs: Any) -> Any:
         """Every call from a template: on the budget, with growing string methods checked."""
-        _current()
+        limits.current()
         name = getattr(obj, "__name__", "")
         # the sandbox hands out str.format wrapped: its string is on the wrapped method
         owner = getattr(obj, "__self__", None) or getattr(
@@ -194,12 +134,12 @@ class PromptEnvironment(ImmutableSandboxedEnvironment):
             if name in _REFUSED_METHODS:
                 raise SecurityError(f"str.{name}() is not allowed in prompts; use {{{{ }}}}")
             if name in _GROWING_METHODS:
-                _size_limit(*args, **kwargs)
+                limits.numbers_within(*args, **kwargs)
             if name == "replace" and len(args) >= 2:
-                _replace_limit(owner, args[0], args[1])
+                limits.replace_within(owner, args[0], args[1])
             if name == "join" and args:
-                args = (_join_limit(args[0]), *args[1:])
-        return _check_size(super().call(context, obj, *args, **kwargs))
+                args = (limits.joinable(args[0]), *args[1:])
+        return limits.checked(super().call(context, obj, *args, **kwargs))
 
 
 ENVIRONMENT = PromptEnvironment()
@@ -226,18 +166,25 @@ def compile_template(source: str) -> Any:
 
 
 def _wrap_concats(node: nodes.Node) -> None:
-    """Check the size of every `a ~ b` right after it is built."""
+    """Measure the parts of every `a ~ b` before it is built, and the result after."""
+    for concat in list(node.find_all(nodes.Concat)):
+        concat.nodes = [_wrapped(_SIZED, part) for part in concat.nodes]
+    _wrap_concat_results(node)
+
+
+def _wrap_concat_results(node: nodes.Node) -> None:
     for field in node.fields:
         value = getattr(node, field, None)
-        if isinstance(value, nodes.Concat):
-            setattr(node, field, _wrapped(_SIZED, value))
-        elif isinstance(value, list):
+        if isinstance(value, list):
             for index, item in enumerate(value):
-                if isinstance(item, nodes.Concat):
-                    value[index] = _wrapped(_SIZED, item)
-        for child in value if isinstance(value, list) else [value]:
-            if isinstance(child, nodes.Node):
-                _wrap_concats(child)
+                if isinstance(item, nodes.Node):
+                    _wrap_concat_results(item)  # children first: the wrapper is not revisited
+                    if isinstance(item, nodes.Concat):
+                        value[index] = _wrapped(_SIZED, item)
+        elif isinstance(value, nodes.Node):
+            _wrap_concat_results(value)
+            if isinstance(value, nodes.Concat):
+                setattr(node, field, _wrapped(_SIZED, value))
 
 
 def _wrapped(function: str, expression: nodes.Node) -> nodes.Call:
@@ -261,8 +208,9 @@ def render_template(
     template: Any, values: dict[str, Any], *, max_chars: int, timeout: float
 ) -> str:
     """Render a compiled template within the limits; raises RenderError naming the problem."""
-    budget = _Budget(time.monotonic() + timeout, MAX_ITERATIONS, max_chars)
-    token = _budget.set(budget)
+    token = limits.budget.set(
+        limits.Budget(time.monotonic() + timeout, limits.MAX_ITERATIONS, max_chars)
+    )
     try:
         out: list[str] = []
         size = 0
@@ -281,4 +229,4 @@ def render_template(
     except RecursionError:
         raise RenderError("template refused: recursion too deep") from None
     finally:
-        _budget.reset(token)
+        limits.budget.reset(token)
