@@ -156,7 +156,7 @@ def compile_template(source: str) -> Any:
     for node_type, what in _REFUSED_NODES.items():
         for node in tree.find_all(node_type):
             raise TemplateProblem(f"{what} is not allowed in prompts", node.lineno)
-    for loop in tree.find_all(nodes.For):
+    for loop in list(tree.find_all(nodes.For)):
         loop.iter = _wrapped(_LOOP, loop.iter)
     _wrap_concats(tree)
     try:
