@@ -36,8 +36,9 @@ def test_get_is_cached_and_survives_the_server_going_away(
         assert client.prompts.get("support-answer").version == 1  # cached for the TTL
         uncached = Client(server.url, prompt_cache_ttl=0)
         assert uncached.prompts.get("support-answer").version == 2
-        with pytest.raises(NotFound, match="has no label 'beta'"):
+        with pytest.raises(NotFound, match="has no label 'beta'") as missing:
             client.prompts.get("support-answer", label="beta")
+        assert missing.value.code == "label_not_found"
         server.stop()
         uncached.prompts.get("support-answer")  # expired, server down: the last copy
         assert client.prompts.get("support-answer", version=2).version == 2

@@ -98,21 +98,23 @@ def _get_op(name: str, label: str | None, version: int | None) -> _Op[_Entry]:
 
 
 def _check(response: httpx.Response) -> Any:
+    if response.status_code < 400:
+        return response.json()
+    message, code, param = _error(response)
     if response.status_code >= 500:
-        raise ServerUnavailable(f"llmdeck answered {response.status_code}: {_message(response)}")
-    if response.status_code >= 400:
-        kind = _ERRORS.get(response.status_code, ApiError)
-        error = kind(_message(response))
-        error.status = response.status_code
-        raise error
-    return response.json()
+        raise ServerUnavailable(f"llmdeck answered {response.status_code}: {message}")
+    error = _ERRORS.get(response.status_code, ApiError)(message, code=code, param=param)
+    error.status = response.status_code
+    raise error
 
 
-def _message(response: httpx.Response) -> str:
+def _error(response: httpx.Response) -> tuple[str, str | None, str | None]:
+    """The server's error body: message, code, param."""
     try:
-        return str(response.json()["error"]["message"])
-    except (ValueError, KeyError, TypeError):
-        return response.text[:200] or response.reason_phrase
+        error = response.json()["error"]
+        return str(error["message"]), error.get("code"), error.get("param")
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return response.text[:200] or response.reason_phrase, None, None
 
 
 def _unavailable(exc: httpx.TransportError, base: httpx.URL) -> ServerUnavailable:
