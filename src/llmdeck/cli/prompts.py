@@ -8,7 +8,7 @@ promotion gates are enforced there, whoever pushes, from a laptop or from CI.
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
@@ -21,6 +21,7 @@ from llmdeck.client import Client
 from llmdeck.errors import LlmdeckError, Unauthorized
 from llmdeck.prompts import (
     CanaryPlan,
+    LabelState,
     ServerUnavailable,
     Target,
     pull_folder,
@@ -145,16 +146,14 @@ def list_(url: str, key: str | None, as_json: bool) -> None:
         print_json({"prompts": [p.model_dump(mode="json") for p in found]})
         return
     rows = [
-        (
-            p.name,
-            f"v{p.latest_version}",
-            ", ".join(
-                f"{s.label}={targets_text(s.targets)}" for s in p.labels if s.label != "latest"
-            ),
-        )
+        (p.name, f"v{p.latest_version}", _labels_text(s for s in p.labels if s.label != "latest"))
         for p in found
     ]
     print_table(["name", "latest", "labels"], rows)
+
+
+def _labels_text(states: Iterable[LabelState]) -> str:
+    return ", ".join(f"{s.label}={targets_text(s.targets)}" for s in states) or "-"
 
 
 @prompts.command()
@@ -165,12 +164,17 @@ def show(ref: str, url: str, key: str | None, as_json: bool) -> None:
     name, at = split_ref(ref)
     with connected(url, key) as client:
         version = client.prompts.version(name, at or "latest")
-        labels = [s for s in _prompt_labels(client, name) if version.version in _versions(s)]
+        labels = [
+            s
+            for p in client.prompts.list()
+            if p.name == name
+            for s in p.labels
+            if version.version in {t.version for t in s.targets}
+        ]
     if as_json:
         print_json(version.model_dump(mode="json"))
         return
-    shown = ", ".join(f"{s.label}={targets_text(s.targets)}" for s in labels) or "-"
-    click.echo(f"{version.name} v{version.version}  labels: {shown}")
+    click.echo(f"{version.name} v{version.version}  labels: {_labels_text(labels)}")
     click.echo(f"author: {version.author or '-'}  hash: {version.content_hash[:12]}")
     if version.commit_message:
         click.echo(f"message: {version.commit_message}")
@@ -183,14 +187,6 @@ def show(ref: str, url: str, key: str | None, as_json: bool) -> None:
         click.echo(f"params: {orjson.dumps(version.params).decode()}")
     for variable, spec in version.variables.items():
         click.echo(f"variable {variable}: {spec.type}{'?' if spec.optional else ''}")
-
-
-def _prompt_labels(client: Client, name: str) -> list[Any]:
-    return [s for p in client.prompts.list() if p.name == name for s in p.labels]
-
-
-def _versions(state: Any) -> set[int]:
-    return {t.version for t in state.targets}
 
 
 @prompts.command()
