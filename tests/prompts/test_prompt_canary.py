@@ -4,6 +4,7 @@ promoting or rolling back on its own from the error rates the gateway records.""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import Counter
 from collections.abc import Callable
 
@@ -112,9 +113,13 @@ def start_canary(
     return prompts, controller
 
 
+QUIET = {"canary_interval": 3600}  # the server's own controller stays out of the way: tests tick
+
+
 def test_automatic_canary_rolls_back_a_failing_version_and_says_why(
-    server: ServerThread,
+    start_server: Callable[..., ServerThread],
 ) -> None:
+    server = start_server(prompts=QUIET)
     prompts, controller = start_canary(server, "broken", [0.3, 1.0])
     assert asyncio.run(controller.tick()) == []  # no traffic yet: it holds
     outcomes = ask(server, [f"u{i}" for i in range(60)])
@@ -132,7 +137,7 @@ def test_automatic_canary_rolls_back_a_failing_version_and_says_why(
 def test_automatic_canary_widens_then_promotes_a_healthy_version(
     start_server: Callable[..., ServerThread],
 ) -> None:
-    server = start_server()
+    server = start_server(prompts=QUIET)
     prompts, controller = start_canary(server, "gpt-large", [0.25, 0.5])
     users = [f"u{i}" for i in range(40)]
     assert ask(server, users)["ok"] == 40
@@ -149,3 +154,20 @@ def test_automatic_canary_widens_then_promotes_a_healthy_version(
     assert actions == ["move", "canary-start", "canary-step", "canary-promote"]
     # rolling back after a promotion goes to the version before the canary
     assert asyncio.run(prompts.rollback("support-answer", "production", Admin())).version == 1
+
+
+def test_the_server_runs_the_controller_in_the_background(
+    start_server: Callable[..., ServerThread],
+) -> None:
+    server = start_server(prompts={"canary_interval": 0.1})
+    prompts, _ = start_canary(server, "broken", [0.5, 1.0])
+    ask(server, [f"u{i}" for i in range(30)])
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        state = asyncio.run(prompts.label("support-answer", "production"))
+        if state.canary is None:
+            break
+        time.sleep(0.1)
+    assert state.targets == [Target(version=1)] and state.canary is None
+    last = asyncio.run(prompts.history("support-answer", "production"))[-1]
+    assert (last.action, last.actor) == ("canary-rollback", "canary-controller")
