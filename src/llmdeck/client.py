@@ -7,7 +7,8 @@
         deck.score(reply["trace_id"], "helpful", True)
 
 Calls made inside an `observe` span carry its W3C `traceparent`, so the gateway's spans join the
-application's trace. `AsyncClient` has the same methods, awaited.
+application's trace. `AsyncClient` has the same methods, awaited. `client.prompts` is the prompt registry's part
+(`prompts.PromptsClient`), over the same connection pool.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from llmdeck.errors import (
     UpstreamError,
 )
 from llmdeck.observe.tracing import observe
+from llmdeck.prompts import AsyncPromptsClient, PromptsClient
 
 _ERRORS: dict[int, type[ApiError]] = {
     400: BadRequest,
@@ -74,7 +76,12 @@ class Client:
     """A synchronous client (httpx underneath)."""
 
     def __init__(
-        self, base_url: str | None = None, api_key: str | None = None, *, timeout: float = 60.0
+        self,
+        base_url: str | None = None,
+        api_key: str | None = None,
+        *,
+        timeout: float = 60.0,
+        prompt_cache_ttl: float = 60.0,
     ) -> None:
         self._http = httpx.Client(
             base_url=_base(base_url),
@@ -82,6 +89,7 @@ class Client:
             timeout=timeout,
             event_hooks={"request": [observe.httpx_hook]},
         )
+        self.prompts = PromptsClient(self._http, cache_ttl=prompt_cache_ttl)
 
     def request(self, method: str, path: str, **kwargs: Any) -> Any:
         """Any API call; returns the JSON body."""
@@ -131,7 +139,12 @@ class AsyncClient:
     """The asynchronous client: `Client`'s methods, awaited."""
 
     def __init__(
-        self, base_url: str | None = None, api_key: str | None = None, *, timeout: float = 60.0
+        self,
+        base_url: str | None = None,
+        api_key: str | None = None,
+        *,
+        timeout: float = 60.0,
+        prompt_cache_ttl: float = 60.0,
     ) -> None:
         self._http = httpx.AsyncClient(
             base_url=_base(base_url),
@@ -139,6 +152,7 @@ class AsyncClient:
             timeout=timeout,
             event_hooks={"request": [observe.ahttpx_hook]},
         )
+        self.prompts = AsyncPromptsClient(self._http, cache_ttl=prompt_cache_ttl)
 
     async def request(self, method: str, path: str, **kwargs: Any) -> Any:
         """Any API call; returns the JSON body."""

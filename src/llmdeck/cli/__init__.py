@@ -4,6 +4,7 @@
     llmdeck serve               serve the gateway, API and UI for a llmdeck.yaml
     llmdeck config check        validate a llmdeck.yaml
     llmdeck traces tail|export  follow live traffic, or write traces as JSONL
+    llmdeck prompts ...         versioned prompts: push/pull files, labels, rollback, canaries
 
 Exit codes: 0 ok, 1 a failed check or regression, 2 a usage or configuration error.
 """
@@ -16,6 +17,7 @@ import click
 
 from llmdeck import __version__
 from llmdeck.cli import config as config_commands
+from llmdeck.cli import prompts as prompt_commands
 from llmdeck.cli import quickstart as quickstart_command
 from llmdeck.cli import serve as serve_command
 from llmdeck.cli import traces as traces_commands
@@ -32,6 +34,7 @@ cli.add_command(serve_command.serve)
 cli.add_command(quickstart_command.quickstart)
 cli.add_command(config_commands.config)
 cli.add_command(traces_commands.traces)
+cli.add_command(prompt_commands.prompts)
 
 
 def main() -> None:

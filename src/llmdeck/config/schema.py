@@ -170,6 +170,17 @@ class ObserveSettings(Section):
     export: ExportSettings | None = None
 
 
+class PromptsSettings(Section):
+    """The prompt registry: protected labels, resolution cache, rendering limits, canaries."""
+
+    protected_labels: tuple[str, ...] = ("production",)
+    default_label: str = "production"
+    cache_ttl: float = Field(default=5.0, ge=0)
+    max_render_chars: int = Field(default=1_000_000, gt=0)
+    render_timeout: float = Field(default=1.0, gt=0)
+    canary_interval: float = Field(default=30.0, gt=0)
+
+
 def default_models() -> tuple[ModelAlias, ...]:
     """The embedded defaults: local extractive answers and local embeddings, no keys."""
     return (
@@ -186,6 +197,7 @@ class Settings(Section):
     models: tuple[ModelAlias, ...] = Field(default_factory=default_models)
     server: ServerSettings = Field(default_factory=ServerSettings)
     observe: ObserveSettings = Field(default_factory=ObserveSettings)
+    prompts: PromptsSettings = Field(default_factory=PromptsSettings)
     home: Path = Path(".llmdeck")
     database_url: str | None = None
     redis_url: str | None = None

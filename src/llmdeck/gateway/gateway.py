@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import aiohttp
 
-from llmdeck.config import Settings
+from llmdeck.config import ModelAlias, Settings
 from llmdeck.errors import ConfigError, Forbidden, NotFound, Problem
 from llmdeck.gateway.auth import Authenticator, KeyResolver
 from llmdeck.gateway.call import Call, Kind, Principal, Reply, Shape
@@ -15,6 +15,7 @@ from llmdeck.gateway.providers import Provider, ProviderContext, provider_factor
 from llmdeck.gateway.router import Router
 from llmdeck.gateway.stages.cost import CostStage
 from llmdeck.gateway.stages.guards import GuardStage, gateway_judge, local_embed
+from llmdeck.gateway.stages.prompt import PromptStage
 from llmdeck.gateway.stages.trace import TraceStage
 from llmdeck.gateway.streams import estimated_usage, tracked
 from llmdeck.gateway.wire.openai import (
@@ -24,6 +25,7 @@ from llmdeck.gateway.wire.openai import (
     EmbeddingResponse,
 )
 from llmdeck.observe import Recorder
+from llmdeck.prompts import Prompts
 
 
 class Gateway:
@@ -36,17 +38,21 @@ class Gateway:
         *,
         keys: KeyResolver | None = None,
         stages: Sequence[Stage] | None = None,
+        prompts: Prompts | None = None,
     ) -> None:
         self.settings = settings
         self.recorder = recorder
         admin = settings.admin_key.get_secret_value() if settings.admin_key else None
         self.auth = Authenticator(admin, keys)
+        prompt = [PromptStage(prompts, settings.alias)] if prompts is not None else []
         guards = GuardStage.from_settings(settings, local_embed(), gateway_judge(self))
         self.stages: list[Stage] = (
             list(stages)
             if stages is not None
-            else [TraceStage(recorder), *([guards] if guards else []), CostStage()]
+            # prompt before guards: the guards check the rendered messages
+            else [TraceStage(recorder), *prompt, *([guards] if guards else []), CostStage()]
         )
+        self.renders_prompts = any(isinstance(s, PromptStage) for s in self.stages)
         self.providers: dict[str, Provider] = {}
         self.session: aiohttp.ClientSession | None = None
         self._handler = compose(self.stages, Router(self.providers))
@@ -97,6 +103,10 @@ class Gateway:
     ) -> Call:
         """A Call for an authenticated principal (404 unknown alias, 403 alias not allowed)."""
         alias = self.settings.alias(request.model)
+        if alias is None and self.renders_prompts and _names_its_prompt(request):
+            # `model` names the prompt: the prompt stage puts (and checks) the version's model
+            alias = ModelAlias.model_construct(name=request.model, deployments=(), tiers=None)
+            return Call(kind=kind, request=request, alias=alias, principal=principal, shape=shape)
         if alias is None:
             known = ", ".join(m.name for m in self.settings.models if m.deployments or m.tiers)
             raise NotFound(
@@ -125,6 +135,11 @@ class Gateway:
             call.end()
             return reply
         return tracked(call, reply)
+
+
+def _names_its_prompt(request: ChatRequest | EmbeddingRequest) -> bool:
+    prompt = getattr(request, "prompt", None)
+    return prompt is not None and request.model == prompt.name
 
 
 def provider_problems(settings: Settings) -> list[Problem]:

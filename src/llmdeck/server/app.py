@@ -14,7 +14,7 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 
 from llmdeck.config import Settings
-from llmdeck.gateway import Gateway
+from llmdeck.gateway import Gateway, Principal
 from llmdeck.gateway.auth import bearer
 from llmdeck.gateway.routes import routes as gateway_routes
 from llmdeck.gateway.stages.guards import gateway_judge, local_embed
@@ -23,6 +23,8 @@ from llmdeck.guards.routes import routes as guards_routes
 from llmdeck.observe import Recorder
 from llmdeck.observe.routes import api_routes, ingest_routes, metrics_routes
 from llmdeck.observe.service import Background
+from llmdeck.prompts import CanaryController, ErrorRateCheck, Prompts
+from llmdeck.prompts import routes as prompt_routes
 from llmdeck.server import health
 from llmdeck.server.access import guard
 from llmdeck.server.errors import HANDLERS
@@ -40,14 +42,18 @@ class Runtime:
     store: Store
     recorder: Recorder
     gateway: Gateway
+    prompts: Prompts
 
 
 def build_runtime(settings: Settings) -> Runtime:
     """Wire the parts together; nothing is opened or started yet."""
     store = open_store(settings.effective_database_url, run_migrations=False)
     recorder = Recorder(store, settings.observe)
-    gateway = Gateway(settings, recorder)
-    return Runtime(settings=settings, store=store, recorder=recorder, gateway=gateway)
+    prompts = Prompts(store, settings.prompts)
+    gateway = Gateway(settings, recorder, prompts=prompts)
+    return Runtime(
+        settings=settings, store=store, recorder=recorder, gateway=gateway, prompts=prompts
+    )
 
 
 def create_app(settings: Settings, runtime: Runtime | None = None) -> Starlette:
@@ -61,9 +67,14 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Starlette:
         await asyncio.to_thread(rt.store.migrate)
         await background.start()
         await rt.gateway.start()
+        canaries = CanaryController(rt.prompts, [ErrorRateCheck(rt.store)])
+        controller = asyncio.create_task(canaries.run(settings.prompts.canary_interval))
         try:
             yield
         finally:
+            controller.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await controller
             await rt.gateway.close()
             await background.close()
             await asyncio.to_thread(rt.store.close)
@@ -75,13 +86,17 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Starlette:
     middleware = [Middleware(LoopbackHostMiddleware)] if rt.gateway.auth.open else []
     detectors = DetectorContext(local_embed(), gateway_judge(rt.gateway))
 
-    async def authenticate(request: Request) -> object:
-        return await rt.gateway.auth.authenticate(bearer(request.headers.get("authorization")))
+    async def authenticate(request: Request) -> Principal:
+        header = request.headers
+        return await rt.gateway.auth.authenticate(
+            bearer(header.get("authorization")) or header.get("x-api-key")
+        )
 
     app = Starlette(
         routes=[
             *health.routes(checks),
             *gateway_routes(rt.gateway),
+            *prompt_routes(rt.prompts, authenticate),
             *guards_routes(authenticate, detectors),
             *guard(ingest_routes(rt.recorder, settings.server.max_body_bytes), auth, admin=False),
             *guard([*api_routes(rt.recorder), *metrics_routes(rt.recorder)], auth, admin=True),

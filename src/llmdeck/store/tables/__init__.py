@@ -3,6 +3,7 @@
 from sqlalchemy import MetaData
 
 from llmdeck.store.tables import observe
+from llmdeck.store.tables import prompts as _prompts
 from llmdeck.store.tables.base import metadata
 
 spans = observe.spans
@@ -10,5 +11,21 @@ traces = observe.traces
 scores = observe.scores
 events = observe.events
 span_rollups = observe.span_rollups
+prompts = _prompts.prompts
+prompt_versions = _prompts.prompt_versions
+prompt_labels = _prompts.prompt_labels
+prompt_label_events = _prompts.prompt_label_events
 
-__all__ = ["MetaData", "events", "metadata", "scores", "span_rollups", "spans", "traces"]
+__all__ = [
+    "MetaData",
+    "events",
+    "metadata",
+    "prompt_label_events",
+    "prompt_labels",
+    "prompt_versions",
+    "prompts",
+    "scores",
+    "span_rollups",
+    "spans",
+    "traces",
+]
