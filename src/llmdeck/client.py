@@ -7,8 +7,8 @@
         deck.score(reply["trace_id"], "helpful", True)
 
 Calls made inside an `observe` span carry its W3C `traceparent`, so the gateway's spans join the
-application's trace. `AsyncClient` has the same methods, awaited. `client.prompts` is the prompt registry's part
-(`prompts.PromptsClient`), over the same connection pool.
+application's trace. `AsyncClient` has the same methods, awaited. `client.prompts` is the prompt
+registry's part (`prompts.PromptsClient`), over the same connection pool.
 """
 
 from __future__ import annotations
