@@ -18,6 +18,7 @@ from llmdeck.gateway.routes import routes as gateway_routes
 from llmdeck.observe import Recorder
 from llmdeck.server import health
 from llmdeck.server.errors import HANDLERS
+from llmdeck.server.fast import App
 from llmdeck.server.hosts import LoopbackHostMiddleware
 from llmdeck.store import Store, open_store
 
@@ -62,9 +63,13 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Starlette:
         "database": health.database_check(rt.store),
         "recorder": health.recorder_check(rt.recorder),
     }
-    middleware = [Middleware(LoopbackHostMiddleware)] if rt.gateway.auth.open else []
-    app = Starlette(
-        routes=[*health.routes(checks), *gateway_routes(rt.gateway)],
+    loopback_only = rt.gateway.auth.open
+    middleware = [Middleware(LoopbackHostMiddleware)] if loopback_only else []
+    hot = gateway_routes(rt.gateway)
+    app = App(
+        fast=hot,
+        loopback_only=loopback_only,
+        routes=[*health.routes(checks), *hot],
         middleware=middleware,
         exception_handlers=HANDLERS,
         lifespan=lifespan,
