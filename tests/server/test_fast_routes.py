@@ -1,9 +1,12 @@
-"""The gateway's POST endpoints skip Starlette's middleware and router (server/fast.py); what
-clients see must not change."""
+"""The gateway's POST endpoints skip Starlette's middleware and router (server/fast.py) and stream
+through `web.EventStream`; what clients see must not change."""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from starlette.requests import Request
@@ -16,6 +19,7 @@ from llmdeck.errors import NotFound
 from llmdeck.server import create_app
 from llmdeck.server.errors import HANDLERS
 from llmdeck.server.fast import App
+from llmdeck.web import EventStream
 
 LOOPBACK = {"host": "127.0.0.1:4000"}
 CHAT = {"model": "chat", "messages": [{"role": "user", "content": "Paris is in France. Where?"}]}
@@ -64,3 +68,73 @@ def test_errors_on_the_fast_path_are_rendered_by_the_same_handlers() -> None:
     assert gone.status_code == 404 and gone.json()["error"]["code"] == "nope"
     with pytest.raises(ZeroDivisionError):  # raised again for the server to log, as Starlette does
         TestClient(app).post("/boom")
+
+
+async def _pieces(fail: bool) -> AsyncIterator[bytes]:
+    for n in range(5):
+        yield b"data: %d\n\n" % n
+    if fail:
+        raise RuntimeError("source broke")
+
+
+def test_event_stream_sends_every_piece_in_order_then_ends() -> None:
+    async def events(request: Request) -> Response:
+        return EventStream(_pieces(fail=False), headers={"x-extra": "1"})
+
+    client = TestClient(_app(Route("/events", events, methods=["POST"])))
+    response = client.post("/events")
+    assert response.headers["content-type"] == "text/event-stream; charset=utf-8"
+    assert response.headers["x-extra"] == "1"
+    assert response.text == "".join(f"data: {n}\n\n" for n in range(5))
+
+
+def test_event_stream_raises_what_its_source_raised() -> None:
+    async def events(request: Request) -> Response:
+        return EventStream(_pieces(fail=True))
+
+    with pytest.raises(RuntimeError, match="source broke"):
+        TestClient(_app(Route("/events", events, methods=["POST"]))).post("/events")
+
+
+async def _serve(stream: EventStream, disconnect: asyncio.Event) -> list[dict[str, Any]]:
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        await disconnect.wait()
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    await stream({"type": "http", "method": "POST"}, receive, send)  # type: ignore[arg-type]
+    return sent
+
+
+def test_pieces_produced_together_leave_in_one_write() -> None:
+    sent = asyncio.run(_serve(EventStream(_pieces(fail=False)), asyncio.Event()))
+    assert [m["type"] for m in sent] == ["http.response.start", "http.response.body"]
+    assert sent[1]["body"] == b"".join(b"data: %d\n\n" % n for n in range(5))
+    assert sent[1]["more_body"] is False
+
+
+def test_a_client_that_leaves_stops_the_source() -> None:
+    stopped = []
+
+    async def endless() -> AsyncIterator[bytes]:
+        try:
+            yield b"data: first\n\n"
+            await asyncio.Event().wait()  # an upstream that never sends more
+            yield b"never"
+        finally:
+            stopped.append(True)
+
+    async def scenario() -> list[dict[str, Any]]:
+        left = asyncio.Event()
+        serving = asyncio.create_task(_serve(EventStream(endless()), left))
+        await asyncio.sleep(0.05)
+        left.set()
+        return await asyncio.wait_for(serving, 5)
+
+    sent = asyncio.run(scenario())
+    assert stopped == [True]
+    assert sent[1]["body"] == b"data: first\n\n" and sent[1]["more_body"] is True
