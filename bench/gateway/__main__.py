@@ -37,6 +37,13 @@ def parser() -> argparse.ArgumentParser:
     cli.add_argument("--warmup", type=float, default=1.0, help="seconds before measuring")
     cli.add_argument("--rounds", type=int, default=3, help="rounds; the best of each point")
     cli.add_argument("--concurrency", default="1,16,64", help="comma-separated levels")
+    cli.add_argument(
+        "--wait-idle",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="before each round, wait up to this long for the machine to be mostly idle",
+    )
     cli.add_argument("--no-litellm", action="store_true", help="leave LiteLLM out")
     cli.add_argument("--only", default="", help="comma-separated contenders to run")
     cli.add_argument(

@@ -6,6 +6,7 @@ import argparse
 import json
 import subprocess
 import sys
+import time
 from functools import partial
 from typing import Any
 
@@ -38,6 +39,8 @@ def run_rounds(targets: list[Process], args: argparse.Namespace) -> list[dict[st
     levels = [int(c) for c in args.concurrency.split(",")]
     points = []
     for round_ in range(args.rounds):
+        if args.wait_idle:
+            wait_for_idle(args.wait_idle)
         for stream in (False, True):
             for concurrency in levels:
                 for target in targets:
@@ -62,3 +65,17 @@ def run_rounds(targets: list[Process], args: argparse.Namespace) -> list[dict[st
 def litellm_duration(duration: float) -> float:
     """LiteLLM serves tens of requests a second: a shorter window (and one round) will do."""
     return max(2.0, duration * 0.6)
+
+
+def wait_for_idle(limit: float, busy_at_most: float = 0.25) -> float:
+    """Wait (up to `limit` seconds) until other work leaves both cores mostly idle: a shared
+    machine's neighbours slow every contender. Returns the busy share last seen."""
+    deadline = time.monotonic() + limit
+    while True:
+        before = [procfs.core_busy_seconds(core) for core in (PROXY_CORE, LOAD_CORE)]
+        time.sleep(1.0)
+        after = [procfs.core_busy_seconds(core) for core in (PROXY_CORE, LOAD_CORE)]
+        busy = max(b - a for a, b in zip(before, after, strict=True))
+        if busy <= busy_at_most or time.monotonic() > deadline:
+            print(f"cores busy {busy:.0%} before the round", file=sys.stderr, flush=True)
+            return busy
