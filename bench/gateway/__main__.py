@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from bench.gateway import contenders, litellm_env, procfs, profile, report, runner
+from bench.gateway import contenders, document, litellm_env, procfs, profile, runner
 from bench.gateway.contenders import LOAD_CORE, Process
 
 BENCH = Path(__file__).resolve().parents[1]
@@ -55,6 +55,11 @@ def parser() -> argparse.ArgumentParser:
     )
     cli.add_argument("--output", type=Path, default=ROOT / "docs" / "benchmarks.md")
     cli.add_argument("--no-write", action="store_true", help="print the Markdown instead")
+    cli.add_argument(
+        "--render-only",
+        action="store_true",
+        help="only rewrite the section from the last run's bench/.work/gateway-results.json",
+    )
     return cli
 
 
@@ -111,6 +116,9 @@ def machine() -> dict[str, Any]:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the benchmark; 0 when it ran (whether or not the targets were met)."""
     args = parser().parse_args(argv)
+    if args.render_only:
+        publish(json.loads((WORK / "gateway-results.json").read_text()), args)
+        return 0
     if args.quick:
         args.duration, args.warmup, args.rounds = 1.5, 0.5, 1
         args.no_write = True
@@ -154,13 +162,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         "points": points,
     }
     (WORK / "gateway-results.json").write_text(json.dumps(results, indent=1))
-    text = report.render(results)
+    publish(results, args)
+    return 0
+
+
+def publish(results: dict[str, Any], args: argparse.Namespace) -> None:
+    """Print the section, or write it into the docs."""
+    text = document.render(results)
     if args.no_write:
         print(text)
     else:
-        report.write_section(args.output, text)
+        document.write_section(args.output, text)
         print(f"wrote {args.output}", file=sys.stderr)
-    return 0
 
 
 if __name__ == "__main__":
