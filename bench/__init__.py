@@ -1,0 +1,2 @@
+"""llmdeck's benchmarks: each one runs alone (`python -m bench.NAME`) and writes its section of
+docs/benchmarks.md."""

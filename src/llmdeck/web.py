@@ -1,14 +1,18 @@
 """What every capability's HTTP routes share: reading a JSON body into a model with errors that
-name the field, and JSON responses. (The error bodies themselves are made in server/errors.py.)"""
+name the field, JSON responses, and event streams. (The error bodies themselves are made in
+server/errors.py.)"""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator, Mapping
 from typing import Any, TypeVar
 
 import orjson
 from pydantic import BaseModel, ValidationError
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
 
 from llmdeck.config import format_loc
 from llmdeck.errors import BadRequest, PayloadTooLarge
@@ -75,3 +79,103 @@ def _default(value: Any) -> Any:
     if isinstance(value, BaseModel):
         return value.model_dump(mode="json")
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+class EventStream(Response):
+    """A streamed response (server-sent events by default) that sends, in one write, every piece
+    its source has produced since the last write, and stops its source when the client leaves.
+
+    The source runs in a task of its own and hands pieces over; so when several upstream chunks
+    arrive together they leave together (one syscall, not one each), while a piece that arrives
+    alone still goes out at once. A source running far ahead of a slow client waits once
+    `high_water` bytes are pending. Replaces Starlette's StreamingResponse on the hot path: same
+    headers and behaviour, without its task group per response.
+    """
+
+    media_type = "text/event-stream"
+    high_water = 1 << 20
+
+    def __init__(
+        self, content: AsyncIterator[bytes], headers: Mapping[str, str] | None = None
+    ) -> None:
+        self.status_code = 200
+        self.background = None
+        self.body_iterator = content
+        self.init_headers(headers)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        pipe = _Pipe(self.high_water)
+        source = asyncio.create_task(self._produce(pipe))
+        watcher = asyncio.create_task(_watch_disconnect(receive, source, pipe))
+        try:
+            start = {"type": "http.response.start", "status": 200, "headers": self.raw_headers}
+            await send(start)
+            finished = False
+            while not finished:
+                body, finished = await pipe.take()
+                await send({"type": "http.response.body", "body": body, "more_body": not finished})
+        finally:
+            watcher.cancel()
+            source.cancel()
+            await asyncio.wait([source])
+        if pipe.error is not None and not pipe.disconnected:
+            raise pipe.error
+
+    async def _produce(self, pipe: _Pipe) -> None:
+        try:
+            async for piece in self.body_iterator:
+                await pipe.put(piece)
+        except BaseException as exc:  # noqa: BLE001 - the writer raises it, unless the client left
+            pipe.error = exc
+        finally:
+            pipe.close()
+
+
+async def _watch_disconnect(receive: Receive, source: asyncio.Task[None], pipe: _Pipe) -> None:
+    while (await receive())["type"] != "http.disconnect":
+        pass
+    pipe.disconnected = True
+    source.cancel()
+
+
+class _Pipe:
+    """Pieces from the source task to the writer; the writer takes all that is there."""
+
+    def __init__(self, high_water: int) -> None:
+        self.pieces: list[bytes] = []
+        self.size = 0
+        self.high_water = high_water
+        self.done = False
+        self.disconnected = False
+        self.error: BaseException | None = None
+        self._ready: asyncio.Future[None] | None = None
+        self._room: asyncio.Future[None] | None = None
+
+    async def put(self, piece: bytes) -> None:
+        self.pieces.append(piece)
+        self.size += len(piece)
+        _wake(self._ready)
+        if self.size > self.high_water:
+            self._room = asyncio.get_running_loop().create_future()
+            await self._room
+
+    def close(self) -> None:
+        self.done = True
+        _wake(self._ready)
+
+    async def take(self) -> tuple[bytes, bool]:
+        """Everything put so far (waiting for something if there is nothing), and whether the
+        source has finished."""
+        while not self.pieces and not self.done:
+            self._ready = asyncio.get_running_loop().create_future()
+            await self._ready
+        body = b"".join(self.pieces)
+        self.pieces.clear()
+        self.size = 0
+        _wake(self._room)
+        return body, self.done
+
+
+def _wake(waiter: asyncio.Future[None] | None) -> None:
+    if waiter is not None and not waiter.done():
+        waiter.set_result(None)

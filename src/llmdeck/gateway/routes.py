@@ -7,7 +7,7 @@ import time
 from collections.abc import AsyncIterator
 
 from starlette.requests import Request
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from llmdeck.gateway.auth import bearer
@@ -21,7 +21,7 @@ from llmdeck.gateway.wire.openai import (
     EmbeddingRequest,
     EmbeddingResponse,
 )
-from llmdeck.web import json_response, parse_model, read_body
+from llmdeck.web import EventStream, json_response, parse_model, read_body
 
 _TRACEPARENT = re.compile(r"^[0-9a-f]{2}-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}$")
 _SSE_HEADERS = {"cache-control": "no-cache", "x-accel-buffering": "no"}
@@ -105,10 +105,8 @@ def _headers(call: Call) -> dict[str, str]:
     return headers
 
 
-def _stream(body: AsyncIterator[bytes], call: Call) -> StreamingResponse:
-    return StreamingResponse(
-        body, media_type="text/event-stream", headers={**_SSE_HEADERS, **_headers(call)}
-    )
+def _stream(body: AsyncIterator[bytes], call: Call) -> EventStream:
+    return EventStream(body, headers={**_SSE_HEADERS, **_headers(call)})
 
 
 __all__ = ["routes"]

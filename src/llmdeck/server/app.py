@@ -28,6 +28,7 @@ from llmdeck.prompts import routes as prompt_routes
 from llmdeck.server import health
 from llmdeck.server.access import guard
 from llmdeck.server.errors import HANDLERS
+from llmdeck.server.fast import App
 from llmdeck.server.hosts import LoopbackHostMiddleware
 from llmdeck.store import Store, open_store
 
@@ -83,7 +84,8 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Starlette:
         "database": health.database_check(rt.store),
         "recorder": health.recorder_check(rt.recorder),
     }
-    middleware = [Middleware(LoopbackHostMiddleware)] if rt.gateway.auth.open else []
+    loopback_only = rt.gateway.auth.open
+    middleware = [Middleware(LoopbackHostMiddleware)] if loopback_only else []
     detectors = DetectorContext(local_embed(), gateway_judge(rt.gateway))
 
     async def authenticate(request: Request) -> Principal:
@@ -92,10 +94,13 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Starlette:
             bearer(header.get("authorization")) or header.get("x-api-key")
         )
 
-    app = Starlette(
+    hot = gateway_routes(rt.gateway)
+    app = App(
+        fast=hot,
+        loopback_only=loopback_only,
         routes=[
             *health.routes(checks),
-            *gateway_routes(rt.gateway),
+            *hot,
             *prompt_routes(rt.prompts, authenticate),
             *guards_routes(authenticate, detectors),
             *guard(ingest_routes(rt.recorder, settings.server.max_body_bytes), auth, admin=False),

@@ -47,15 +47,20 @@ class LoopbackHostMiddleware:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
+        if scope["type"] == "http" and not loopback_host(scope):
             host = _host_header(scope)
-            if host is not None and not is_loopback(host):
-                response = PlainTextResponse(
-                    f"Host {host!r} refused: this server has no keys and answers loopback only", 421
-                )
-                await response(scope, receive, send)
-                return
+            response = PlainTextResponse(
+                f"Host {host!r} refused: this server has no keys and answers loopback only", 421
+            )
+            await response(scope, receive, send)
+            return
         await self.app(scope, receive, send)
+
+
+def loopback_host(scope: Scope) -> bool:
+    """Whether the request's Host header (if any) names a loopback host."""
+    host = _host_header(scope)
+    return host is None or is_loopback(host)
 
 
 def _host_header(scope: Scope) -> str | None:
