@@ -7,8 +7,8 @@ takes `input_ids` and `attention_mask` (int64, `[batch, sequence]`) and returns
 `embedding` (float32, `[batch, hidden]`): mean-pooled over the real tokens and
 L2-normalised, as sentence-transformers' Transformer -> Pooling -> Normalize does.
 
-`quantize` turns the float graph into a dynamically quantised int8 one: weights int8
-per output channel, activations quantised per call by onnxruntime.
+`quantize_encoder` turns the float graph into a dynamically quantised int8 one: weights
+int8 per output channel, activations quantised per call by onnxruntime.
 """
 
 from __future__ import annotations
@@ -47,8 +47,6 @@ class BertConfig:
     hidden: int
     heads: int
     layers: int
-    intermediate: int
-    max_positions: int
     eps: float
 
     @classmethod
@@ -65,8 +63,6 @@ class BertConfig:
             hidden=int(raw["hidden_size"]),
             heads=int(raw["num_attention_heads"]),
             layers=int(raw["num_hidden_layers"]),
-            intermediate=int(raw["intermediate_size"]),
-            max_positions=int(raw["max_position_embeddings"]),
             eps=float(raw["layer_norm_eps"]),
         )
 
@@ -217,7 +213,8 @@ def quantize_encoder(model: onnx.ModelProto, output: Path) -> None:
 
     Only the MatMuls with constant weights are quantised; their activations are quantised
     per call by onnxruntime (dynamic quantisation), so no calibration data is needed. The
-    word embedding table stays float32: a per-tensor int8 table loses more than it saves.
+    word embedding table, half the weights, stays float32: it is looked up, not multiplied,
+    so int8 would save memory but no time.
     """
     # onnxruntime's pre-processing is shape inference plus graph optimisations; the latter
     # change nothing in this graph (measured: identical output), so only the former runs.
