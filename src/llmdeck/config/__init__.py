@@ -4,6 +4,8 @@ from llmdeck.config.load import find_config, format_loc, load_settings
 from llmdeck.config.schema import (
     CacheMode,
     Deployment,
+    IndexSettings,
+    Metric,
     ModelAlias,
     ObserveSettings,
     Price,
@@ -11,11 +13,15 @@ from llmdeck.config.schema import (
     Section,
     ServerSettings,
     Settings,
+    VectorBackend,
+    VectorsSettings,
 )
 
 __all__ = [
     "CacheMode",
     "Deployment",
+    "IndexSettings",
+    "Metric",
     "ModelAlias",
     "ObserveSettings",
     "Price",
@@ -23,6 +29,8 @@ __all__ = [
     "Section",
     "ServerSettings",
     "Settings",
+    "VectorBackend",
+    "VectorsSettings",
     "find_config",
     "format_loc",
     "load_settings",

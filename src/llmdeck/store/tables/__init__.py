@@ -2,10 +2,29 @@
 
 from sqlalchemy import MetaData
 
-from llmdeck.store.tables import observe
+from llmdeck.store.tables import observe, vectors
 from llmdeck.store.tables.base import metadata
 
 spans = observe.spans
 traces = observe.traces
+vector_aliases = vectors.vector_aliases
+vector_collections = vectors.vector_collections
+vector_drift = vectors.vector_drift
+vector_events = vectors.vector_events
+vector_golden = vectors.vector_golden
+vector_migrations = vectors.vector_migrations
+vector_quality = vectors.vector_quality
 
-__all__ = ["MetaData", "metadata", "spans", "traces"]
+__all__ = [
+    "MetaData",
+    "metadata",
+    "spans",
+    "traces",
+    "vector_aliases",
+    "vector_collections",
+    "vector_drift",
+    "vector_events",
+    "vector_golden",
+    "vector_migrations",
+    "vector_quality",
+]
