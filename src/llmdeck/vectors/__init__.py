@@ -9,6 +9,10 @@ layer never imports the gateway.
 from llmdeck.vectors.collection import Collection, Written
 from llmdeck.vectors.filters import Filter, parse_filter
 from llmdeck.vectors.manager import Vectors
+from llmdeck.vectors.migrate import Migrations, Plan
+from llmdeck.vectors.quality import Golden, Quality, Score, parse_golden
+from llmdeck.vectors.service import VectorService, age
+from llmdeck.vectors.tune import Trial, Tuning, tune
 from llmdeck.vectors.types import (
     CollectionBusy,
     CollectionNotFound,
@@ -28,12 +32,23 @@ __all__ = [
     "Embed",
     "Embeddings",
     "Filter",
+    "Golden",
     "Hit",
     "Item",
+    "Migrations",
+    "Plan",
+    "Quality",
     "Record",
+    "Score",
     "Spec",
+    "Trial",
+    "Tuning",
     "VectorError",
+    "VectorService",
     "Vectors",
     "Written",
+    "age",
     "parse_filter",
+    "parse_golden",
+    "tune",
 ]

@@ -35,6 +35,19 @@ _METRICS = {
 }
 
 
+_EXTENSION_LOCK = 7_466_353_202  # serialises CREATE EXTENSION between processes
+
+
+def ensure_extension(conn: psycopg.Connection[Any]) -> None:
+    """CREATE EXTENSION vector unless it is there (under a lock: two sessions creating it at
+    once would otherwise collide on the catalogue's unique index)."""
+    with conn.transaction():
+        found = conn.execute("SELECT 1 FROM pg_extension WHERE extname = 'vector'").fetchone()
+        if found is None:
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (_EXTENSION_LOCK,))
+            conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
+
+
 def vector_text(vector: Vector) -> str:
     """pgvector's text form."""
     return "[" + ",".join(repr(float(x)) for x in vector) + "]"
@@ -106,7 +119,7 @@ class PgvectorIndex:
         )
         self.op, self.opclass, self.score = _METRICS[metric]
         with self.pool.connection() as conn:
-            conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
+            ensure_extension(conn)
             conn.execute(
                 f"CREATE TABLE IF NOT EXISTS {table} (id text PRIMARY KEY, "
                 f"embedding vector({dim}) NOT NULL, text text NOT NULL, "
