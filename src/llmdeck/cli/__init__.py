@@ -3,6 +3,7 @@
     llmdeck quickstart          the embedded demo: server and UI on http://127.0.0.1:4000
     llmdeck serve               serve the gateway, API and UI for a llmdeck.yaml
     llmdeck config check        validate a llmdeck.yaml
+    llmdeck vectors ...         vector collections: list, stats, tune, optimize, migrate
 
 Exit codes: 0 ok, 1 a failed check or regression, 2 a usage or configuration error.
 """
@@ -17,6 +18,9 @@ from llmdeck import __version__
 from llmdeck.cli import config as config_commands
 from llmdeck.cli import quickstart as quickstart_command
 from llmdeck.cli import serve as serve_command
+from llmdeck.cli import vectors_data as _vectors_data  # noqa: F401 - registers commands
+from llmdeck.cli import vectors_migrate as _vectors_migrate  # noqa: F401 - registers commands
+from llmdeck.cli.vectors import vectors as vectors_commands
 from llmdeck.errors import ConfigError, LlmdeckError
 
 
@@ -29,6 +33,7 @@ def cli() -> None:
 cli.add_command(serve_command.serve)
 cli.add_command(quickstart_command.quickstart)
 cli.add_command(config_commands.config)
+cli.add_command(vectors_commands)
 
 
 def main() -> None:

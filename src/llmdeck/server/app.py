@@ -17,9 +17,14 @@ from llmdeck.gateway import Gateway
 from llmdeck.gateway.routes import routes as gateway_routes
 from llmdeck.observe import Recorder
 from llmdeck.server import health
+from llmdeck.server.access import make_guard
+from llmdeck.server.embedder import LoopEmbedder
 from llmdeck.server.errors import HANDLERS
 from llmdeck.server.hosts import LoopbackHostMiddleware
 from llmdeck.store import Store, open_store
+from llmdeck.vectors import VectorService
+from llmdeck.vectors.routes import quality_schedule
+from llmdeck.vectors.routes import routes as vector_routes
 
 log = logging.getLogger("llmdeck.server")
 
@@ -32,6 +37,8 @@ class Runtime:
     store: Store
     recorder: Recorder
     gateway: Gateway
+    vectors: VectorService
+    embedder: LoopEmbedder
 
 
 def build_runtime(settings: Settings) -> Runtime:
@@ -39,7 +46,15 @@ def build_runtime(settings: Settings) -> Runtime:
     store = open_store(settings.effective_database_url, run_migrations=False)
     recorder = Recorder(store, settings.observe)
     gateway = Gateway(settings, recorder)
-    return Runtime(settings=settings, store=store, recorder=recorder, gateway=gateway)
+    embedder = LoopEmbedder(gateway)
+    vectors = VectorService(
+        store,
+        settings.vectors,
+        settings.home,
+        embed=embedder,
+        database_url=settings.database_url,
+    )
+    return Runtime(settings, store, recorder, gateway, vectors, embedder)
 
 
 def create_app(settings: Settings, runtime: Runtime | None = None) -> Starlette:
@@ -51,9 +66,13 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Starlette:
         await asyncio.to_thread(rt.store.migrate)
         rt.recorder.start()
         await rt.gateway.start()
+        rt.embedder.bind(asyncio.get_running_loop())
+        monitor = asyncio.create_task(quality_schedule(rt.vectors))
         try:
             yield
         finally:
+            monitor.cancel()
+            await asyncio.to_thread(rt.vectors.close)
             await rt.gateway.close()
             await asyncio.to_thread(rt.recorder.close)
             await asyncio.to_thread(rt.store.close)
@@ -64,7 +83,11 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Starlette:
     }
     middleware = [Middleware(LoopbackHostMiddleware)] if rt.gateway.auth.open else []
     app = Starlette(
-        routes=[*health.routes(checks), *gateway_routes(rt.gateway)],
+        routes=[
+            *health.routes(checks),
+            *gateway_routes(rt.gateway),
+            *vector_routes(rt.vectors, make_guard(rt.gateway.auth)),
+        ],
         middleware=middleware,
         exception_handlers=HANDLERS,
         lifespan=lifespan,

@@ -20,7 +20,7 @@ from llmdeck.store import Store
 from llmdeck.store.tables import vector_aliases, vector_collections
 from llmdeck.vectors.backends.base import Index
 from llmdeck.vectors.collection import Collection
-from llmdeck.vectors.types import CollectionNotFound, Embed, Spec, VectorError
+from llmdeck.vectors.types import CollectionNotFound, Embed, Spec, VectorError, plain
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 
@@ -128,7 +128,7 @@ class Vectors:
             .order_by(vector_collections.c.version)
         )
         rows = self.store.read(lambda conn: conn.execute(query).mappings().all())
-        return [dict(r) for r in rows]
+        return [plain(r) for r in rows]
 
     def names(self) -> list[str]:
         """Collection names, sorted."""
@@ -140,7 +140,7 @@ class Vectors:
         row = self.store.read(lambda conn: _alias_row(conn, name))
         if row is None:
             raise CollectionNotFound(f"collection {name!r} not found", code="collection_not_found")
-        return dict(row._mapping)
+        return plain(row._mapping)
 
     # -- open collections ----------------------------------------------------------------------
 

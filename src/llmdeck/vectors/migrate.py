@@ -22,7 +22,7 @@ from sqlalchemy import select
 from llmdeck.store.tables import vector_migrations
 from llmdeck.vectors.manager import Vectors
 from llmdeck.vectors.quality import Quality, Score
-from llmdeck.vectors.types import Item, VectorError
+from llmdeck.vectors.types import Item, VectorError, plain
 
 BATCH = 64
 OPEN_STATES = ("running", "interrupted")
@@ -93,7 +93,7 @@ class Migrations:
         table = vector_migrations
         query = select(table).where(table.c.collection == name, table.c.state.in_(OPEN_STATES))
         row = self.vectors.store.read(lambda conn: conn.execute(query).mappings().first())
-        return None if row is None else dict(row)
+        return None if row is None else plain(row)
 
     def status(self, name: str) -> dict[str, Any] | None:
         """The latest migration of `name`."""
@@ -105,7 +105,7 @@ class Migrations:
             .limit(1)
         )
         row = self.vectors.store.read(lambda conn: conn.execute(query).mappings().first())
-        return None if row is None else dict(row)
+        return None if row is None else plain(row)
 
     def attach(self, name: str) -> None:
         """Mirror writes to the serving version into the shadow of an open migration."""

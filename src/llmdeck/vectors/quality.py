@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, Table, select
 
 from llmdeck.config import VectorsSettings
 from llmdeck.store import Store
@@ -23,7 +23,7 @@ from llmdeck.store.tables import (
     vector_quality,
 )
 from llmdeck.vectors.collection import Collection
-from llmdeck.vectors.types import Vector, VectorError
+from llmdeck.vectors.types import Vector, VectorError, plain
 
 SHIFT_EVENT = 0.1  # centroid cosine shift that records a drift event
 NN_EVENT = 1.5  # new data this many times farther from its neighbours than the baseline
@@ -154,14 +154,7 @@ class Quality:
 
     def history(self, name: str, limit: int = 100) -> list[dict[str, Any]]:
         """Quality points, newest first."""
-        table = vector_quality
-        query = (
-            select(table)
-            .where(table.c.collection == name)
-            .order_by(table.c.at.desc(), table.c.id.desc())
-            .limit(limit)
-        )
-        return [dict(r) for r in self.store.read(lambda c: c.execute(query).mappings().all())]
+        return self._newest(vector_quality, name, limit)
 
     # -- events --------------------------------------------------------------------------------
 
@@ -178,14 +171,7 @@ class Quality:
 
     def events(self, name: str, limit: int = 100) -> list[dict[str, Any]]:
         """Events, newest first."""
-        table = vector_events
-        query = (
-            select(table)
-            .where(table.c.collection == name)
-            .order_by(table.c.at.desc(), table.c.id.desc())
-            .limit(limit)
-        )
-        return [dict(r) for r in self.store.read(lambda c: c.execute(query).mappings().all())]
+        return self._newest(vector_events, name, limit)
 
     # -- drift ---------------------------------------------------------------------------------
 
@@ -242,16 +228,18 @@ class Quality:
         self.store.write(lambda conn: conn.execute(update))
         return None  # the data just written is part of the baseline
 
-    def drift_history(self, name: str, limit: int = 100) -> list[dict[str, Any]]:
-        """Drift points, newest first."""
-        table = vector_drift
+    def _newest(self, table: Table, name: str, limit: int) -> list[dict[str, Any]]:
         query = (
             select(table)
             .where(table.c.collection == name)
             .order_by(table.c.at.desc(), table.c.id.desc())
             .limit(limit)
         )
-        return [dict(r) for r in self.store.read(lambda c: c.execute(query).mappings().all())]
+        return [plain(r) for r in self.store.read(lambda c: c.execute(query).mappings().all())]
+
+    def drift_history(self, name: str, limit: int = 100) -> list[dict[str, Any]]:
+        """Drift points, newest first."""
+        return self._newest(vector_drift, name, limit)
 
 
 def _score_dict(score: Score) -> dict[str, Any]:

@@ -3,6 +3,8 @@ monitoring and their migrations, with ingestion that records drift and measures 
 
 from __future__ import annotations
 
+import logging
+import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -12,10 +14,12 @@ from llmdeck.config import IndexSettings, VectorsSettings
 from llmdeck.store import Store
 from llmdeck.vectors.collection import Collection, Written
 from llmdeck.vectors.manager import Vectors
-from llmdeck.vectors.migrate import Migrations
+from llmdeck.vectors.migrate import Migrations, Plan
 from llmdeck.vectors.quality import Quality
 from llmdeck.vectors.tune import Progress, Tuning, tune
-from llmdeck.vectors.types import Embed, Item
+from llmdeck.vectors.types import Embed, Item, VectorError
+
+log = logging.getLogger("llmdeck.vectors")
 
 
 class VectorService:
@@ -34,6 +38,7 @@ class VectorService:
         self.vectors = Vectors(store, settings, home, embed=embed, database_url=database_url)
         self.quality = Quality(store, settings)
         self.migrations = Migrations(self.vectors, self.quality)
+        self._jobs: dict[str, tuple[threading.Thread, threading.Event]] = {}
 
     def collection(self, name: str) -> Collection:
         """The serving version of `name`, with the shadow of an open migration mirrored."""
@@ -146,8 +151,39 @@ class VectorService:
                 measured += 1
         return measured
 
+    def migrate_in_background(
+        self, name: str, model: str | None, plan: Plan, *, dim: int | None = None
+    ) -> dict[str, Any]:
+        """Start (with `model`) or resume (model None) a migration on a background thread."""
+        job = self._jobs.get(name)
+        if job is not None and job[0].is_alive():
+            raise VectorError(f"the migration of {name!r} is already running")
+        if model is not None:
+            self.migrations.start(name, model, dim=dim)
+        elif self.migrations.open_migration(name) is None:
+            raise VectorError(f"collection {name!r} has no migration to resume", param="model")
+        stop = threading.Event()
+        thread = threading.Thread(
+            target=self._run, args=(name, plan, stop), name=f"llmdeck-migrate-{name}", daemon=True
+        )
+        self._jobs[name] = (thread, stop)
+        thread.start()
+        status = self.migrations.status(name)
+        assert status is not None
+        return status
+
+    def _run(self, name: str, plan: Plan, stop: threading.Event) -> None:
+        try:
+            self.migrations.run(name, plan, stop=stop)
+        except Exception:  # recorded on the migration as `failed`; the thread must not die loudly
+            log.exception("migration of %s failed", name)
+
     def close(self) -> None:
-        """Close every collection."""
+        """Stop background migrations (they resume later), close every collection."""
+        for thread, stop in self._jobs.values():
+            stop.set()
+            thread.join(timeout=60)
+        self._jobs.clear()
         self.vectors.close()
 
 

@@ -118,6 +118,12 @@ Embed = Callable[[list[str], str], Embeddings]
 gateway's embeddings path, so the vectors layer never imports the gateway."""
 
 
+def plain(row: Any) -> dict[str, Any]:
+    """A database row as a dict with plain `str` keys (SQLAlchemy's are a str subclass, which
+    orjson refuses as keys)."""
+    return {str(key): value for key, value in dict(row).items()}
+
+
 def as_matrix(vectors: Sequence[Sequence[float]] | Vector, dim: int, what: str) -> Vector:
     """Vectors as a float32 (n, dim) matrix; VectorError naming `what` if the shape is wrong."""
     try:
