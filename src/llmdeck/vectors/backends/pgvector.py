@@ -35,6 +35,7 @@ _METRICS = {
 }
 
 
+EXACT_ROWS = 2000  # a filter keeping fewer rows is answered by an exact scan
 _EXTENSION_LOCK = 7_466_353_202  # serialises CREATE EXTENSION between processes
 
 
@@ -210,26 +211,35 @@ class PgvectorIndex:
         exact: bool = False,
         params: IndexSettings | None = None,
     ) -> list[Scored]:
-        """ORDER BY distance LIMIT k, through the ANN index unless `exact`."""
+        """ORDER BY distance LIMIT k: through the ANN index (with iterative scans under a
+        filter), or exactly when asked or when the filter keeps fewer than EXACT_ROWS rows."""
         settings = params or self.settings
-        args: list[Any] = [vector_text(vector)]
-        where = "" if flt is None else "WHERE " + filter_sql(flt, args)
-        args.append(k)
+        where, filter_args = "", list[Any]()
+        if flt is not None:
+            where = "WHERE " + filter_sql(flt, filter_args)
         distance = f"embedding {self.op} %s::vector"
         sql = (
             f"SELECT id, {self.score.format(d='d')} FROM (SELECT id, {distance} AS d "
             f"FROM {self.table} {where} ORDER BY d LIMIT %s) t ORDER BY d"
         )
         with self.pool.connection() as conn:
-            if exact:
+            if exact or (flt is not None and self._selective(conn, where, filter_args)):
                 conn.execute("SET LOCAL enable_indexscan = off")
             conn.execute(f"SET LOCAL hnsw.ef_search = {max(settings.ef_search, k)}")
             conn.execute(f"SET LOCAL ivfflat.probes = {settings.probes}")
             if flt is not None:
                 conn.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
                 conn.execute("SET LOCAL ivfflat.iterative_scan = relaxed_order")
-            rows = conn.execute(sql, args).fetchall()
+            rows = conn.execute(sql, [vector_text(vector), *filter_args, k]).fetchall()
         return [(r[0], float(r[1])) for r in rows]
+
+    def _selective(self, conn: psycopg.Connection[Any], where: str, args: list[Any]) -> bool:
+        """Whether the filter keeps fewer than EXACT_ROWS rows (the count stops there). The
+        planner cannot estimate most jsonb filters, so it would walk the HNSW graph through
+        thousands of rejected rows where an exact scan of the few matching ones is faster."""
+        probe = f"SELECT count(*) FROM (SELECT 1 FROM {self.table} {where} LIMIT {EXACT_ROWS}) s"
+        row = conn.execute(probe, args).fetchone()
+        return row is not None and int(row[0]) < EXACT_ROWS
 
     def keyword_search(self, text: str, k: int, flt: Filter | None) -> list[Scored]:
         """Full-text match of any word, ranked by `ts_rank_cd`."""
