@@ -27,6 +27,7 @@ from llmdeck.vectors.types import Vector, VectorError, plain
 
 SHIFT_EVENT = 0.1  # centroid cosine shift that records a drift event
 NN_EVENT = 1.5  # new data this many times farther from its neighbours than the baseline
+DRIFT_SAMPLE = 64  # new vectors measured per ingestion (each costs one nearest-neighbour search)
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,7 +186,7 @@ class Quality:
         if baseline is None or not len(ids):
             return None
         rng = np.random.default_rng(len(ids))
-        pick = rng.choice(len(ids), size=min(256, len(ids)), replace=False)
+        pick = rng.choice(len(ids), size=min(DRIFT_SAMPLE, len(ids)), replace=False)
         centroid = vectors[pick].mean(axis=0)
         shift = _cosine_distance(centroid, np.asarray(baseline["centroid"], dtype=np.float32))
         nn = _mean_nn_distance(collection, [ids[i] for i in pick], vectors[pick])

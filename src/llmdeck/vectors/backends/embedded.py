@@ -14,12 +14,11 @@ share of allowed rows falls.
 
 from __future__ import annotations
 
-import fcntl
 import shutil
 import threading
 from collections.abc import Sequence
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -28,11 +27,12 @@ import orjson
 from llmdeck.config import IndexSettings, Metric
 from llmdeck.vectors.backends.ann import Ann
 from llmdeck.vectors.backends.base import Scored
+from llmdeck.vectors.backends.files import disk_bytes, exclusive
 from llmdeck.vectors.backends.rwlock import RWLock
 from llmdeck.vectors.backends.sqlite_items import SqliteItems
 from llmdeck.vectors.columns import Columns
 from llmdeck.vectors.filters import Filter
-from llmdeck.vectors.types import CollectionBusy, Metadata, Record, Vector
+from llmdeck.vectors.types import Metadata, Record, Vector
 
 _SAVE_EVERY = 0.2  # save the ANN index once this share of its slots is unsaved
 
@@ -45,7 +45,7 @@ class EmbeddedIndex:
     ) -> None:
         location.mkdir(parents=True, exist_ok=True)
         self.location = location
-        self._lock_file = _exclusive(location / "lock")
+        self._lock_file = exclusive(location / "lock")
         self.dim, self.metric, self.settings, self.exact_below = dim, metric, settings, exact_below
         self.items = SqliteItems(location / "items.db")
         self._rw = RWLock()
@@ -357,7 +357,7 @@ class EmbeddedIndex:
             return {
                 "rows": self.live,
                 "deleted": self.size - self.live,
-                "bytes": _disk_bytes(self.location),
+                "bytes": disk_bytes(self.location),
                 "index": {
                     "type": self.settings.type if self.ann is not None else "flat",
                     "built": self.ann is not None,
@@ -389,20 +389,3 @@ def _matrix(blobs: Sequence[bytes], dim: int) -> Vector:
     if not blobs:
         return np.zeros((0, dim), dtype=np.float32)
     return np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(len(blobs), dim)
-
-
-def _disk_bytes(folder: Path) -> int:
-    return sum(p.stat().st_size for p in folder.iterdir() if p.is_file())
-
-
-def _exclusive(path: Path) -> IO[str]:
-    handle = path.open("a+")
-    try:
-        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        handle.close()
-        raise CollectionBusy(
-            f"{path.parent} is open in another llmdeck process (a running server?); "
-            "use its API, or stop it first"
-        ) from None
-    return handle
