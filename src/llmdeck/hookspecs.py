@@ -19,3 +19,9 @@ hookimpl = pluggy.HookimplMarker("llmdeck")
 def register_providers(register: Callable[[str, Any], None]) -> None:
     """Register provider factories: `register(name, factory)`, where
     `factory(deployment, context) -> Provider` (see `llmdeck.gateway.providers.base`)."""
+
+
+@hookspec
+def register_detectors(register: Callable[[str, Any], None]) -> None:
+    """Register guard detector factories: `register(name, factory)`, where
+    `factory(options, context) -> Detector` (see `llmdeck.guards.base`)."""

@@ -15,6 +15,7 @@ DEFAULT_PLUGINS = (
     "llmdeck.gateway.providers.openai",
     "llmdeck.gateway.providers.anthropic",
     "llmdeck.gateway.providers.local",
+    "llmdeck.guards.builtins",
 )
 
 

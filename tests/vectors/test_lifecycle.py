@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
-from tests.vectors.conftest import ServiceFactory
+from sqlalchemy import select
+from tests.vectors.conftest import ServiceFactory, word_embed
 
-from llmdeck.vectors import Golden, Item, Plan, VectorError
+from llmdeck.config import VectorsSettings
+from llmdeck.observe import Recorder
+from llmdeck.store import open_store
+from llmdeck.store.tables import events
+from llmdeck.vectors import Golden, Item, Plan, VectorError, VectorService
 
 WORDS = [f"w{i}" for i in range(400)]
 
@@ -153,3 +159,25 @@ def test_migration_without_golden_queries_is_held_unless_forced(
     service.migrations.start("docs", "embed-v3")
     forced = service.migrations.run("docs", Plan(force=True))
     assert forced["state"] == "switched" and forced["comparison"]["forced"] is True
+
+
+def test_quality_events_reach_the_event_stream(tmp_path: Path) -> None:
+    store = open_store(f"sqlite:///{tmp_path / 'llmdeck.db'}")
+    recorder = Recorder(store)
+    recorder.start()
+    service = VectorService(
+        store, VectorsSettings(), tmp_path / "home", embed=word_embed, recorder=recorder
+    )
+    try:
+        service.vectors.create("docs")
+        service.quality.set_golden("docs", _golden())
+        service.ingest("docs", _corpus(200))
+        service.ingest("docs", [Item(f"doc{i:04d}", "unrelated", {}) for i in range(0, 200, 20)])
+        assert recorder.flush()
+        rows = store.read(lambda conn: conn.execute(select(events)).mappings().all())
+        [drop] = [r for r in rows if r["name"] == "vectors.quality_drop"]
+        assert drop["level"] == "warning" and drop["source"] == "vectors/docs"
+    finally:
+        service.close()
+        recorder.close()
+        store.close()

@@ -3,6 +3,7 @@
     llmdeck quickstart          the embedded demo: server and UI on http://127.0.0.1:4000
     llmdeck serve               serve the gateway, API and UI for a llmdeck.yaml
     llmdeck config check        validate a llmdeck.yaml
+    llmdeck traces tail|export  follow live traffic, or write traces as JSONL
     llmdeck vectors ...         vector collections: list, stats, tune, optimize, migrate
 
 Exit codes: 0 ok, 1 a failed check or regression, 2 a usage or configuration error.
@@ -18,6 +19,7 @@ from llmdeck import __version__
 from llmdeck.cli import config as config_commands
 from llmdeck.cli import quickstart as quickstart_command
 from llmdeck.cli import serve as serve_command
+from llmdeck.cli import traces as traces_commands
 from llmdeck.cli import vectors_data as _vectors_data  # noqa: F401 - registers commands
 from llmdeck.cli import vectors_migrate as _vectors_migrate  # noqa: F401 - registers commands
 from llmdeck.cli.vectors import vectors as vectors_commands
@@ -33,6 +35,7 @@ def cli() -> None:
 cli.add_command(serve_command.serve)
 cli.add_command(quickstart_command.quickstart)
 cli.add_command(config_commands.config)
+cli.add_command(traces_commands.traces)
 cli.add_command(vectors_commands)
 
 

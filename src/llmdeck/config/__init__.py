@@ -1,20 +1,25 @@
 """Settings: llmdeck.yaml and the LLMDECK_* environment, validated once and passed in."""
 
+from llmdeck.config.guards import GuardMode, GuardRule, GuardsConfig
 from llmdeck.config.load import find_config, format_loc, load_settings
 from llmdeck.config.schema import (
     CacheMode,
     Deployment,
+    Duration,
+    ExportSettings,
     IndexSettings,
     Metric,
     ModelAlias,
     ObserveSettings,
     Price,
+    RetentionSettings,
     Routing,
     Section,
     ServerSettings,
     Settings,
     VectorBackend,
     VectorsSettings,
+    parse_duration,
 )
 
 __all__ = [
@@ -22,9 +27,15 @@ __all__ = [
     "Deployment",
     "IndexSettings",
     "Metric",
+    "GuardMode",
+    "GuardRule",
+    "GuardsConfig",
+    "Duration",
+    "ExportSettings",
     "ModelAlias",
     "ObserveSettings",
     "Price",
+    "RetentionSettings",
     "Routing",
     "Section",
     "ServerSettings",
@@ -34,4 +45,5 @@ __all__ = [
     "find_config",
     "format_loc",
     "load_settings",
+    "parse_duration",
 ]

@@ -25,6 +25,10 @@ LLMDECK_REDIS_URL = EnvVar(
     "Redis URL for state shared by replicas (limits, budgets, cache, circuits).",
 )
 LLMDECK_ADMIN_KEY = EnvVar("LLMDECK_ADMIN_KEY", "The admin key; required to serve off loopback.")
+LLMDECK_URL = EnvVar(
+    "LLMDECK_URL", "Where the SDK, `llmdeck.client` and `llmdeck traces` reach the server."
+)
+LLMDECK_API_KEY = EnvVar("LLMDECK_API_KEY", "The key the SDK and `llmdeck.client` send.")
 
 ALL: tuple[EnvVar, ...] = (
     LLMDECK_CONFIG,
@@ -32,4 +36,6 @@ ALL: tuple[EnvVar, ...] = (
     LLMDECK_DATABASE_URL,
     LLMDECK_REDIS_URL,
     LLMDECK_ADMIN_KEY,
+    LLMDECK_URL,
+    LLMDECK_API_KEY,
 )

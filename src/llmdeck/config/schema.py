@@ -3,10 +3,20 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 from urllib.parse import urlparse
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
+
+from llmdeck.config.guards import GuardsConfig
 
 Routing = Literal[
     "priority", "weighted", "least-latency", "lowest-cost", "least-busy", "complexity"
@@ -63,6 +73,7 @@ class ModelAlias(Section):
     cache: CacheMode = "off"
     deployments: tuple[Deployment, ...] = ()
     tiers: dict[str, str] | None = None
+    guards: GuardsConfig | None = None
 
     @model_validator(mode="after")
     def _needs_targets(self) -> ModelAlias:
@@ -91,13 +102,72 @@ class ServerSettings(Section):
     max_body_bytes: int = Field(default=10 * 1024 * 1024, gt=0)
 
 
+_UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0}
+
+
+def parse_duration(value: object) -> float:
+    """Seconds from a number or a string such as "90s", "15m", "12h", "30d", "2w"."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        seconds = float(value)
+    elif isinstance(value, str) and value.strip():
+        text = value.strip().lower()
+        unit = _UNITS.get(text[-1])
+        try:
+            seconds = float(text[:-1]) * unit if unit else float(text)
+        except ValueError:
+            raise ValueError(f"{value!r} is not a duration like 90s, 15m, 12h or 30d") from None
+    else:
+        raise ValueError(f"{value!r} is not a duration like 90s, 15m, 12h or 30d")
+    if seconds <= 0:
+        raise ValueError("a duration must be positive")
+    return seconds
+
+
+Duration = Annotated[float, BeforeValidator(parse_duration)]
+"""Seconds; written as a number or as "90s", "15m", "12h", "30d", "2w"."""
+
+
+class RetentionSettings(Section):
+    """How long raw traces and roll-ups are kept (`None` keeps them)."""
+
+    max_age: Duration | None = 30 * 86400.0
+    max_spans: int | None = Field(default=10_000_000, gt=0)
+    minute_rollups: Duration | None = 14 * 86400.0
+    hour_rollups: Duration | None = 400 * 86400.0
+    day_rollups: Duration | None = None
+    interval: Duration = 60.0
+    batch_size: int = Field(default=2_000, gt=0)
+
+
+class ExportSettings(Section):
+    """Forward recorded spans to an external OTLP/HTTP collector."""
+
+    endpoint: str
+    headers: dict[str, str] = Field(default_factory=dict)
+    protocol: Literal["http/protobuf", "http/json"] = "http/protobuf"
+    timeout: float = Field(default=10.0, gt=0)
+    queue_size: int = Field(default=20_000, gt=0)
+
+    @field_validator("endpoint")
+    @classmethod
+    def _traces_url(cls, value: str) -> str:
+        parsed = urlparse(value)
+        if parsed.scheme not in ("http", "https") or not parsed.netloc:
+            raise ValueError("not a URL")
+        value = value.rstrip("/")
+        return value if value.endswith("/v1/traces") else value + "/v1/traces"
+
+
 class ObserveSettings(Section):
-    """The write-behind recorder of calls and spans."""
+    """Recording of calls and spans: the write-behind queue, sampling, retention, export."""
 
     queue_size: int = Field(default=100_000, gt=0)
-    batch_size: int = Field(default=500, gt=0)
+    batch_size: int = Field(default=1_000, gt=0)
     flush_interval: float = Field(default=0.2, gt=0)
     max_field_chars: int = Field(default=32_000, gt=0)
+    sample_rate: float = Field(default=1.0, ge=0, le=1)
+    retention: RetentionSettings = Field(default_factory=RetentionSettings)
+    export: ExportSettings | None = None
 
 
 VectorBackend = Literal["embedded", "pgvector"]

@@ -14,6 +14,7 @@ from llmdeck.gateway.pipeline import Stage, compose
 from llmdeck.gateway.providers import Provider, ProviderContext, provider_factories
 from llmdeck.gateway.router import Router
 from llmdeck.gateway.stages.cost import CostStage
+from llmdeck.gateway.stages.guards import GuardStage, gateway_judge, local_embed
 from llmdeck.gateway.stages.trace import TraceStage
 from llmdeck.gateway.streams import estimated_usage, tracked
 from llmdeck.gateway.wire.openai import (
@@ -40,8 +41,11 @@ class Gateway:
         self.recorder = recorder
         admin = settings.admin_key.get_secret_value() if settings.admin_key else None
         self.auth = Authenticator(admin, keys)
+        guards = GuardStage.from_settings(settings, local_embed(), gateway_judge(self))
         self.stages: list[Stage] = (
-            list(stages) if stages is not None else [TraceStage(recorder), CostStage()]
+            list(stages)
+            if stages is not None
+            else [TraceStage(recorder), *([guards] if guards else []), CostStage()]
         )
         self.providers: dict[str, Provider] = {}
         self.session: aiohttp.ClientSession | None = None

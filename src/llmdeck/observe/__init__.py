@@ -1,6 +1,27 @@
-"""Observability: spans and traces, recorded write-behind."""
+"""Observability: spans and traces recorded write-behind, scores, events, metrics, analytics;
+and the SDK's tracing (`observe`).
 
+Other capabilities record through the `Recorder` they are given (`record`, `record_event`,
+`record_score`) and add metrics through `Recorder.metrics`.
+"""
+
+from llmdeck.observe.metrics import Metrics, Series
 from llmdeck.observe.recorder import Recorder
-from llmdeck.observe.span import Span, SpanKind
+from llmdeck.observe.sink import HttpSink
+from llmdeck.observe.span import Event, Score, Span, SpanKind
+from llmdeck.observe.tracing import ActiveSpan, Tracer, current_span, observe
 
-__all__ = ["Recorder", "Span", "SpanKind"]
+__all__ = [
+    "ActiveSpan",
+    "Event",
+    "HttpSink",
+    "Metrics",
+    "Recorder",
+    "Score",
+    "Series",
+    "Span",
+    "SpanKind",
+    "Tracer",
+    "current_span",
+    "observe",
+]

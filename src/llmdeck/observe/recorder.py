@@ -1,5 +1,10 @@
 """The write-behind recorder: spans go on a bounded queue and a background thread writes them
-in batches. Recording never blocks or fails a request; what cannot be queued is counted."""
+in batches. Recording never blocks or fails a request; what cannot be queued is counted.
+
+The writer also folds every span into the roll-ups (before sampling, so analytics and metrics
+count everything), keeps a short live feed for `llmdeck traces tail`, and hands what it stored
+to listeners such as the OTLP exporter.
+"""
 
 from __future__ import annotations
 
@@ -7,24 +12,43 @@ import logging
 import threading
 import time
 from collections import deque
-from typing import Any
-
-import orjson
+from collections.abc import Callable
 
 from llmdeck.config import ObserveSettings
-from llmdeck.observe.span import Span
-from llmdeck.store import Store, tables
+from llmdeck.observe.batch import BatchWriter
+from llmdeck.observe.live import LiveFeed
+from llmdeck.observe.metrics import Metrics
+from llmdeck.observe.span import Event, Score, Span
+from llmdeck.store import Store
 
 log = logging.getLogger(__name__)
 
+Listener = Callable[[list[Span]], None]
+
+
+def sampled(trace_id: str, rate: float) -> bool:
+    """Whether a trace is kept at `rate`: decided by its id, so every source agrees."""
+    if rate >= 1.0:
+        return True
+    try:
+        return int(trace_id[-8:], 16) < rate * 0x1_0000_0000
+    except ValueError:
+        return True
+
 
 class Recorder:
-    """Queues spans and writes them to the store in batches on its own thread."""
+    """Queues spans, scores and events and writes them to the store in batches on its own thread."""
 
     def __init__(self, store: Store, settings: ObserveSettings | None = None) -> None:
         self.store = store
         self.settings = settings or ObserveSettings()
+        self.metrics = Metrics()
+        self.live = LiveFeed()
+        self.listeners: list[Listener] = []
         self._queue: deque[Span] = deque()
+        self._scores: deque[Score] = deque()
+        self._events: deque[Event] = deque()
+        self._writer = BatchWriter(store, self.settings.max_field_chars)
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._idle = threading.Condition()
@@ -32,17 +56,26 @@ class Recorder:
         self._thread: threading.Thread | None = None
         self.recorded = 0
         self.dropped = 0
+        self.refused = 0
         self.failed = 0
-        self.truncated = 0
+        self.sampled_out = 0
+        self.events_dropped = 0
+        self.metrics.add_collector(self._collect)
 
     @property
     def depth(self) -> int:
         """Spans waiting to be written."""
         return len(self._queue)
 
+    @property
+    def truncated(self) -> int:
+        """Spans whose input or output was cut to `max_field_chars`."""
+        return self._writer.bound.truncated
+
     def start(self) -> None:
         """Start the writer thread."""
         if self._thread is None:
+            self._stop.clear()
             self._thread = threading.Thread(target=self._run, name="llmdeck-recorder", daemon=True)
             self._thread.start()
 
@@ -55,12 +88,34 @@ class Recorder:
         if len(self._queue) >= self.settings.batch_size:
             self._wake.set()
 
+    def record_many(self, spans: list[Span]) -> bool:
+        """Queue all of `spans`, or none when they do not fit (the caller should retry later)."""
+        if len(self._queue) + len(spans) > self.settings.queue_size:
+            self.refused += len(spans)
+            return False
+        self._queue.extend(spans)
+        if len(self._queue) >= self.settings.batch_size:
+            self._wake.set()
+        return True
+
+    def record_score(self, score: Score) -> None:
+        """Queue a score (for capabilities that score calls as they happen)."""
+        if len(self._scores) < self.settings.queue_size:
+            self._scores.append(score)
+
+    def record_event(self, event: Event) -> None:
+        """Queue an event: something that happened (`circuit.open`, `budget.warning`, ...)."""
+        if len(self._events) < self.settings.queue_size:
+            self._events.append(event)
+        else:
+            self.events_dropped += 1
+
     def flush(self, timeout: float = 30.0) -> bool:
         """Wait until everything queued so far is written; False on timeout."""
         deadline = time.monotonic() + timeout
         self._wake.set()
         with self._idle:
-            while self._queue or self._busy:
+            while self._queue or self._scores or self._events or self._busy:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     return False
@@ -81,50 +136,63 @@ class Recorder:
         while True:
             self._wake.wait(self.settings.flush_interval)
             self._wake.clear()
-            while self._queue:
+            while self._queue or self._scores or self._events:
                 self._write_batch()
             with self._idle:
                 self._idle.notify_all()
             if self._stop.is_set() and not self._queue:
                 return
 
+    def _take(self) -> tuple[list[Span], list[Score], list[Event]]:
+        size = self.settings.batch_size
+        spans = [self._queue.popleft() for _ in range(min(size, len(self._queue)))]
+        scores = [self._scores.popleft() for _ in range(min(size, len(self._scores)))]
+        events = [self._events.popleft() for _ in range(min(size, len(self._events)))]
+        return spans, scores, events
+
     def _write_batch(self) -> None:
-        batch: list[Span] = []
         with self._idle:
             self._busy += 1
+        spans, scores, events = self._take()
         try:
-            while self._queue and len(batch) < self.settings.batch_size:
-                batch.append(self._queue.popleft())
-            self._write(batch)
-            self.recorded += len(batch)
+            rate = self.settings.sample_rate
+            kept = spans if rate >= 1.0 else [s for s in spans if sampled(s.trace_id, rate)]
+            self._writer.write(spans, kept, scores, events)
+            self.recorded += len(kept)
+            self.sampled_out += len(spans) - len(kept)
+            self.live.extend(spans)
+            for listener in self.listeners:
+                listener(kept)
         except Exception:
-            self.failed += len(batch)
-            log.exception("could not write %d spans", len(batch))
+            self.failed += len(spans)
+            log.exception("could not write %d spans", len(spans))
         finally:
             with self._idle:
                 self._busy -= 1
 
-    def _write(self, batch: list[Span]) -> None:
-        limit = self.settings.max_field_chars
-        span_rows = [self._bounded(span.row(), limit, count=True) for span in batch]
-        seen: dict[str, dict[str, Any]] = {}
-        for span in batch:
-            if span.trace_id not in seen or span.parent_id is None:
-                seen[span.trace_id] = self._bounded(span.trace_row(), limit)
-
-        def write(conn: Any) -> None:
-            conn.execute(self.store.insert_ignore(tables.traces), list(seen.values()))
-            conn.execute(tables.spans.insert(), span_rows)
-
-        self.store.write(write)
-
-    def _bounded(self, row: dict[str, Any], limit: int, *, count: bool = False) -> dict[str, Any]:
-        for key in ("input", "output"):
-            value = row.get(key)
-            if value is None or isinstance(value, int | float | bool):
-                continue
-            text = value if isinstance(value, str) else orjson.dumps(value, default=str).decode()
-            if len(text) > limit:
-                self.truncated += count
-                row[key] = {"truncated": True, "length": len(text), "text": text[:limit]}
-        return row
+    def _collect(self) -> list[tuple[str, str, str, list[tuple[dict[str, str], float]]]]:
+        spans = [
+            ({"outcome": outcome}, float(value))
+            for outcome, value in (
+                ("recorded", self.recorded),
+                ("dropped", self.dropped),
+                ("refused", self.refused),
+                ("failed", self.failed),
+                ("sampled_out", self.sampled_out),
+            )
+        ]
+        return [
+            (
+                "llmdeck_recorder_queue_depth",
+                "gauge",
+                "Spans waiting to be written.",
+                [({}, float(self.depth))],
+            ),
+            ("llmdeck_recorder_spans_total", "counter", "Spans by what became of them.", spans),
+            (
+                "llmdeck_recorder_truncated_total",
+                "counter",
+                "Spans whose input or output was truncated.",
+                [({}, float(self.truncated))],
+            ),
+        ]

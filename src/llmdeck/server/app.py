@@ -11,13 +11,20 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
+from starlette.requests import Request
 
 from llmdeck.config import Settings
 from llmdeck.gateway import Gateway
+from llmdeck.gateway.auth import bearer
 from llmdeck.gateway.routes import routes as gateway_routes
+from llmdeck.gateway.stages.guards import gateway_judge, local_embed
+from llmdeck.guards import DetectorContext
+from llmdeck.guards.routes import routes as guards_routes
 from llmdeck.observe import Recorder
+from llmdeck.observe.routes import api_routes, ingest_routes, metrics_routes
+from llmdeck.observe.service import Background
 from llmdeck.server import health
-from llmdeck.server.access import make_guard
+from llmdeck.server.access import guard
 from llmdeck.server.embedder import LoopEmbedder
 from llmdeck.server.errors import HANDLERS
 from llmdeck.server.hosts import LoopbackHostMiddleware
@@ -25,6 +32,7 @@ from llmdeck.store import Store, open_store
 from llmdeck.vectors import VectorService
 from llmdeck.vectors.routes import quality_schedule
 from llmdeck.vectors.routes import routes as vector_routes
+from llmdeck.vectors.routes import search_routes as vector_search_routes
 
 log = logging.getLogger("llmdeck.server")
 
@@ -53,6 +61,7 @@ def build_runtime(settings: Settings) -> Runtime:
         settings.home,
         embed=embedder,
         database_url=settings.database_url,
+        recorder=recorder,
     )
     return Runtime(settings, store, recorder, gateway, vectors, embedder)
 
@@ -60,11 +69,13 @@ def build_runtime(settings: Settings) -> Runtime:
 def create_app(settings: Settings, runtime: Runtime | None = None) -> Starlette:
     """The ASGI application for `settings`."""
     rt = runtime or build_runtime(settings)
+    background = Background(rt.recorder)
+    auth = rt.gateway.auth
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await asyncio.to_thread(rt.store.migrate)
-        rt.recorder.start()
+        await background.start()
         await rt.gateway.start()
         rt.embedder.bind(asyncio.get_running_loop())
         monitor = asyncio.create_task(quality_schedule(rt.vectors))
@@ -74,7 +85,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Starlette:
             monitor.cancel()
             await asyncio.to_thread(rt.vectors.close)
             await rt.gateway.close()
-            await asyncio.to_thread(rt.recorder.close)
+            await background.close()
             await asyncio.to_thread(rt.store.close)
 
     checks: dict[str, Any] = {
@@ -82,11 +93,20 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Starlette:
         "recorder": health.recorder_check(rt.recorder),
     }
     middleware = [Middleware(LoopbackHostMiddleware)] if rt.gateway.auth.open else []
+    detectors = DetectorContext(local_embed(), gateway_judge(rt.gateway))
+
+    async def authenticate(request: Request) -> object:
+        return await rt.gateway.auth.authenticate(bearer(request.headers.get("authorization")))
+
     app = Starlette(
         routes=[
             *health.routes(checks),
             *gateway_routes(rt.gateway),
-            *vector_routes(rt.vectors, make_guard(rt.gateway.auth)),
+            *guards_routes(authenticate, detectors),
+            *guard(ingest_routes(rt.recorder, settings.server.max_body_bytes), auth, admin=False),
+            *guard([*api_routes(rt.recorder), *metrics_routes(rt.recorder)], auth, admin=True),
+            *guard(vector_search_routes(rt.vectors), auth, admin=False),
+            *guard(vector_routes(rt.vectors), auth, admin=True),
         ],
         middleware=middleware,
         exception_handlers=HANDLERS,

@@ -115,8 +115,7 @@ class FakeApp:
             return behaviour, f"{BEHAVIOUR_HEADER}: {err}"
 
     def _record(self, request: web.Request, body: Any, plan: Plan) -> None:
-        headers = {k.lower(): v for k, v in request.headers.items()} if self.control.logging else {}
-        self.control.record(request.method, request.path, headers, body, plan.label)
+        self.control.record(request.method, request.path, request.headers, body, plan.label)
 
     async def _settle(
         self, request: web.Request, call: _Call, wire: ChatWire

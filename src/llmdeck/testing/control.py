@@ -10,6 +10,7 @@ import random
 import threading
 import time
 from collections import Counter, deque
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,8 +24,8 @@ class RecordedRequest:
 
     method: str
     path: str
-    headers: dict[str, str]
-    """Lower-cased names."""
+    headers: Mapping[str, str]
+    """Looked up case-insensitively."""
     body: Any
     """The parsed JSON body, or `None`."""
     time: float
@@ -74,7 +75,7 @@ class Control:
             return plan(behaviour, rng, stream), self._serial
 
     def record(
-        self, method: str, path: str, headers: dict[str, str], body: Any, outcome: str
+        self, method: str, path: str, headers: Mapping[str, str], body: Any, outcome: str
     ) -> None:
         """Log and count one request."""
         with self._lock:
@@ -82,11 +83,6 @@ class Control:
             self._counts["total"] += 1
             if self._logging:
                 self._log.append(RecordedRequest(method, path, headers, body, time.time(), outcome))
-
-    @property
-    def logging(self) -> bool:
-        """Whether requests are logged (counts are kept regardless)."""
-        return self._logging
 
     @property
     def requests(self) -> list[RecordedRequest]:

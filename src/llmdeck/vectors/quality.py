@@ -14,6 +14,7 @@ import numpy as np
 from sqlalchemy import Connection, Table, select
 
 from llmdeck.config import VectorsSettings
+from llmdeck.observe import Event, Recorder
 from llmdeck.store import Store
 from llmdeck.store.tables import (
     vector_collections,
@@ -27,6 +28,7 @@ from llmdeck.vectors.types import Vector, VectorError, plain
 
 SHIFT_EVENT = 0.1  # centroid cosine shift that records a drift event
 NN_EVENT = 1.5  # new data this many times farther from its neighbours than the baseline
+WARNINGS = ("quality_drop", "drift")
 DRIFT_SAMPLE = 64  # new vectors measured per ingestion (each costs one nearest-neighbour search)
 
 
@@ -52,9 +54,12 @@ class Score:
 class Quality:
     """Golden queries, measurements, drift and events for every collection."""
 
-    def __init__(self, store: Store, settings: VectorsSettings) -> None:
+    def __init__(
+        self, store: Store, settings: VectorsSettings, recorder: Recorder | None = None
+    ) -> None:
         self.store = store
         self.settings = settings
+        self.recorder = recorder
         self._cache: OrderedDict[tuple[str, str], Vector] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -160,15 +165,21 @@ class Quality:
     # -- events --------------------------------------------------------------------------------
 
     def event(self, name: str, kind: str, message: str, data: dict[str, Any]) -> None:
-        """Record a quality event."""
-        row = {
-            "collection": name,
-            "at": time.time(),
-            "kind": kind,
-            "message": message,
-            "data": data,
-        }
+        """Record an event in the collection's history, and in llmdeck's event stream
+        (`vectors.quality_drop`, `vectors.drift`, ...) when a recorder is wired."""
+        row = {"collection": name, "at": time.time(), "kind": kind}
+        row.update(message=message, data=data)
         self.store.write(lambda conn: conn.execute(vector_events.insert().values(**row)))
+        if self.recorder is not None:
+            self.recorder.record_event(
+                Event(
+                    name=f"vectors.{kind}",
+                    level="warning" if kind in WARNINGS else "info",
+                    message=message,
+                    source=f"vectors/{name}",
+                    attributes={"collection": name, **data},
+                )
+            )
 
     def events(self, name: str, limit: int = 100) -> list[dict[str, Any]]:
         """Events, newest first."""

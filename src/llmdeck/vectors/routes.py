@@ -1,12 +1,12 @@
 """/api/collections: list, create, stats, drop, upsert, delete, search, golden queries,
-quality history, tune, build, optimize, migrate, rollback. Reading needs a valid key; changing
-state needs the admin key (the injected guard decides)."""
+quality history, tune, build, optimize, migrate, rollback. The server puts them behind its
+guard: search takes any valid key (applications search), the rest the admin key."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any
 
@@ -24,7 +24,6 @@ from llmdeck.vectors.types import Fusion, Item, SearchMode
 from llmdeck.web import json_response, read_model
 
 log = logging.getLogger("llmdeck.vectors")
-Guard = Callable[[Request, bool], Awaitable[Any]]
 
 
 class _Body(BaseModel):
@@ -108,36 +107,30 @@ class MigrateBody(_Body):
 
 
 class CollectionRoutes:
-    """The handlers, over one VectorService and the injected guard."""
+    """The handlers, over one VectorService."""
 
-    def __init__(self, service: VectorService, guard: Guard) -> None:
+    def __init__(self, service: VectorService) -> None:
         self.service = service
-        self.guard = guard
 
     async def listing(self, request: Request) -> Response:
-        await self.guard(request, False)
         return json_response({"collections": await _run(self.service.list)})
 
     async def create(self, request: Request) -> Response:
-        await self.guard(request, True)
         body = await read_model(request, CreateBody)
         fields = body.model_dump(exclude={"name"})
         await _run(self.service.vectors.create, body.name, **fields)
         return json_response(await _run(self.service.stats, body.name), 201)
 
     async def stats(self, request: Request) -> Response:
-        await self.guard(request, False)
         return json_response(await _run(self.service.stats, request.path_params["name"]))
 
     async def drop(self, request: Request) -> Response:
-        await self.guard(request, True)
         version = request.query_params.get("version")
         number = int(version) if version and version.isdigit() else None
         dropped = await _run(self.service.vectors.drop, request.path_params["name"], number)
         return json_response({"dropped_versions": dropped})
 
     async def upsert(self, request: Request) -> Response:
-        await self.guard(request, True)
         body = await read_model(request, UpsertBody)
         items = [Item(i.id, i.text, i.metadata, i.vector) for i in body.items]
         written = await _run(
@@ -148,13 +141,11 @@ class CollectionRoutes:
         )
 
     async def delete(self, request: Request) -> Response:
-        await self.guard(request, True)
         body = await read_model(request, DeleteBody)
         deleted = await _run(self.service.delete, request.path_params["name"], body.ids)
         return json_response({"deleted": deleted})
 
     async def search(self, request: Request) -> Response:
-        await self.guard(request, False)
         body = await read_model(request, SearchBody)
         collection = await _run(self.service.vectors.get, request.path_params["name"])
         hits = await _run(
@@ -173,12 +164,10 @@ class CollectionRoutes:
     async def golden(self, request: Request) -> Response:
         name = request.path_params["name"]
         if request.method == "PUT":
-            await self.guard(request, True)
             body = await read_model(request, GoldenBody)
             await _run(self.service.vectors.alias, name)
             count = await _run(self.service.quality.set_golden, name, parse_golden(body.queries))
             return json_response({"golden_queries": count})
-        await self.guard(request, False)
         found = await _run(self.service.quality.golden, name)
         rows = [{"id": g.id, "query": g.query, "relevant_ids": list(g.relevant_ids)} for g in found]
         return json_response({"queries": rows})
@@ -186,11 +175,9 @@ class CollectionRoutes:
     async def quality(self, request: Request) -> Response:
         name = request.path_params["name"]
         if request.method == "POST":
-            await self.guard(request, True)
             collection = await _run(self.service.vectors.get, name)
             score = await _run(self.service.quality.measure, collection, "manual")
             return json_response({"measured": None if score is None else asdict(score)})
-        await self.guard(request, False)
         await _run(self.service.vectors.alias, name)
         return json_response(
             {
@@ -201,7 +188,6 @@ class CollectionRoutes:
         )
 
     async def tune(self, request: Request) -> Response:
-        await self.guard(request, True)
         body = await read_model(request, TuneBody)
         found = await _run(
             self.service.tune,
@@ -213,17 +199,14 @@ class CollectionRoutes:
         return json_response(found.to_dict())
 
     async def build(self, request: Request) -> Response:
-        await self.guard(request, True)
         body = await read_model(request, BuildBody)
         await _run(self.service.build, request.path_params["name"], body.index)
         return json_response(await _run(self.service.stats, request.path_params["name"]))
 
     async def optimize(self, request: Request) -> Response:
-        await self.guard(request, True)
         return json_response(await _run(self.service.optimize, request.path_params["name"]))
 
     async def migrate(self, request: Request) -> Response:
-        await self.guard(request, True)
         body = await read_model(request, MigrateBody)
         plan = Plan(force=body.force, max_drop=body.max_drop)
         status = await _run(
@@ -236,13 +219,11 @@ class CollectionRoutes:
         return json_response(status, 202)
 
     async def migration(self, request: Request) -> Response:
-        await self.guard(request, False)
         name = request.path_params["name"]
         await _run(self.service.vectors.alias, name)
         return json_response({"migration": await _run(self.service.migrations.status, name)})
 
     async def rollback(self, request: Request) -> Response:
-        await self.guard(request, True)
         version = await _run(self.service.migrations.rollback, request.path_params["name"])
         return json_response({"version": version})
 
@@ -257,7 +238,6 @@ class CollectionRoutes:
             Route(one, self.drop, methods=["DELETE"]),
             Route(one + "/items", self.upsert, methods=["POST"]),
             Route(one + "/items/delete", self.delete, methods=["POST"]),
-            Route(one + "/search", self.search, methods=["POST"]),
             Route(one + "/golden", self.golden, methods=["GET", "PUT"]),
             Route(one + "/quality", self.quality, methods=["GET", "POST"]),
             Route(one + "/tune", self.tune, methods=["POST"]),
@@ -269,9 +249,15 @@ class CollectionRoutes:
         ]
 
 
-def routes(service: VectorService, guard: Guard) -> list[BaseRoute]:
-    """The collection management routes."""
-    return CollectionRoutes(service, guard).table()
+def routes(service: VectorService) -> list[BaseRoute]:
+    """The collection management routes (for the admin key)."""
+    return CollectionRoutes(service).table()
+
+
+def search_routes(service: VectorService) -> list[BaseRoute]:
+    """POST /api/collections/{name}/search (for any valid key)."""
+    handlers = CollectionRoutes(service)
+    return [Route("/api/collections/{name}/search", handlers.search, methods=["POST"])]
 
 
 async def _run(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from llmdeck.config import IndexSettings, VectorsSettings
+from llmdeck.observe import Recorder
 from llmdeck.store import Store
 from llmdeck.vectors.collection import Collection, Written
 from llmdeck.vectors.manager import Vectors
@@ -33,10 +34,11 @@ class VectorService:
         *,
         embed: Embed | None = None,
         database_url: str | None = None,
+        recorder: Recorder | None = None,
     ) -> None:
         self.settings = settings
         self.vectors = Vectors(store, settings, home, embed=embed, database_url=database_url)
-        self.quality = Quality(store, settings)
+        self.quality = Quality(store, settings, recorder)
         self.migrations = Migrations(self.vectors, self.quality)
         self._jobs: dict[str, tuple[threading.Thread, threading.Event]] = {}
 

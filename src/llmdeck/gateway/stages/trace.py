@@ -1,4 +1,6 @@
-"""The trace stage: when a call ends, its span goes to the write-behind recorder."""
+"""The trace stage: when a call ends, its span goes to the metrics and the write-behind recorder.
+
+A call made inside an SDK span in this process (RAG, evaluations) joins that span's trace."""
 
 from __future__ import annotations
 
@@ -7,7 +9,9 @@ from typing import Any
 from llmdeck.gateway.call import Call, Reply
 from llmdeck.gateway.pipeline import Next
 from llmdeck.gateway.wire.openai import ChatRequest
-from llmdeck.observe import Recorder, Span
+from llmdeck.observe import Recorder, Span, current_span
+
+_PARAMETERS = ("temperature", "top_p", "max_tokens", "max_completion_tokens", "n", "seed", "stop")
 
 
 class TraceStage:
@@ -15,13 +19,20 @@ class TraceStage:
 
     def __init__(self, recorder: Recorder) -> None:
         self.recorder = recorder
+        self.metrics = recorder.metrics
 
     async def __call__(self, call: Call, next: Next) -> Reply:
+        if call.parent_id is None:
+            active = current_span()
+            if active is not None:
+                call.trace_id, call.parent_id = active.trace_id, active.id
         call.on_end(self._record)
         return await next(call)
 
     def _record(self, call: Call) -> None:
-        self.recorder.record(span_of(call))
+        span = span_of(call)
+        self.metrics.observe(span)
+        self.recorder.record(span)
 
 
 def span_of(call: Call) -> Span:
@@ -33,6 +44,7 @@ def span_of(call: Call) -> Span:
     if call.route_reason:
         attributes["route"] = call.route_reason
     attributes.update(call.attributes)
+    metadata = request.metadata
     return Span(
         id=call.span_id,
         trace_id=call.trace_id,
@@ -63,8 +75,23 @@ def span_of(call: Call) -> Span:
         input=_input_of(request),
         output=_output_of(call),
         attributes=attributes,
-        trace_metadata=request.metadata,
+        trace_metadata=metadata,
+        session_id=_text(metadata, "session_id"),
+        trace_name=_text(metadata, "trace_name"),
+        parameters=_parameters(request),
     )
+
+
+def _text(metadata: dict[str, Any] | None, key: str) -> str | None:
+    value = metadata.get(key) if metadata else None
+    return str(value) if value is not None else None
+
+
+def _parameters(request: Any) -> dict[str, Any] | None:
+    if not isinstance(request, ChatRequest):
+        return None
+    found = {k: v for k in _PARAMETERS if (v := getattr(request, k)) is not None}
+    return found or None
 
 
 def _input_of(request: Any) -> Any:

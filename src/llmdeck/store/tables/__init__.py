@@ -7,6 +7,9 @@ from llmdeck.store.tables.base import metadata
 
 spans = observe.spans
 traces = observe.traces
+scores = observe.scores
+events = observe.events
+span_rollups = observe.span_rollups
 vector_aliases = vectors.vector_aliases
 vector_collections = vectors.vector_collections
 vector_drift = vectors.vector_drift
@@ -17,7 +20,10 @@ vector_quality = vectors.vector_quality
 
 __all__ = [
     "MetaData",
+    "events",
     "metadata",
+    "scores",
+    "span_rollups",
     "spans",
     "traces",
     "vector_aliases",

@@ -1,0 +1,1 @@
+"""PII and secrets: rule recognisers with checksums, and a token tagger for names and addresses."""
