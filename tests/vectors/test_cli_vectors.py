@@ -12,7 +12,6 @@ from click.testing import CliRunner, Result
 
 from llmdeck.cli import cli
 from llmdeck.testing import FakeProvider
-from llmdeck.vectors import VectorError
 
 
 @pytest.fixture
@@ -75,5 +74,8 @@ def test_cli_names_the_bad_line(run, tmp_path: Path) -> None:  # type: ignore[no
     items = tmp_path / "bad.jsonl"
     items.write_text('{"id": "ok", "text": "fine"}\n{"text": "no id"}\n')
     result = run("upsert", "docs", str(items))
-    assert isinstance(result.exception, VectorError)
-    assert f"{items}:2" in str(result.exception)
+    assert result.exit_code == 2
+    assert f"{items}:2: each line needs a string" in result.output
+    result = run("search", "docs", "x", "--filter", '{"n": {"$gt": "a"}}')
+    assert result.exit_code == 2 and "filter.n.$gt: a range needs a number" in result.output
+    assert run("stats", "nope").exit_code == 2

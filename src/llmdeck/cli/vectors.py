@@ -20,7 +20,7 @@ from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, T
 from llmdeck.cli._output import config_option, errors, print_json, print_table
 from llmdeck.config import IndexSettings, load_settings
 from llmdeck.server.embedder import background_runtime
-from llmdeck.vectors import VectorService, age
+from llmdeck.vectors import CollectionNotFound, VectorError, VectorService, age
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 
@@ -44,7 +44,18 @@ def _progress() -> Progress:
     )
 
 
-@click.group()
+class _Group(click.Group):
+    """Bad input (a malformed filter or file line, an unknown collection) is a usage error:
+    exit code 2, with the message naming what is wrong."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (VectorError, CollectionNotFound) as exc:
+            raise click.UsageError(exc.message, ctx) from None
+
+
+@click.group(cls=_Group)
 def vectors() -> None:
     """Vector collections: list, stats, tune, optimize, migrate embeddings, roll back."""
 
