@@ -5,6 +5,7 @@
     llmdeck config check        validate a llmdeck.yaml
     llmdeck traces tail|export  follow live traffic, or write traces as JSONL
     llmdeck prompts ...         versioned prompts: push/pull files, labels, rollback, canaries
+    llmdeck vectors ...         vector collections: list, stats, tune, optimize, migrate
 
 Exit codes: 0 ok, 1 a failed check or regression, 2 a usage or configuration error.
 """
@@ -21,6 +22,9 @@ from llmdeck.cli import prompts as prompt_commands
 from llmdeck.cli import quickstart as quickstart_command
 from llmdeck.cli import serve as serve_command
 from llmdeck.cli import traces as traces_commands
+from llmdeck.cli import vectors_data as _vectors_data  # noqa: F401 - registers commands
+from llmdeck.cli import vectors_migrate as _vectors_migrate  # noqa: F401 - registers commands
+from llmdeck.cli.vectors import vectors as vectors_commands
 from llmdeck.errors import ConfigError, LlmdeckError
 
 
@@ -35,6 +39,7 @@ cli.add_command(quickstart_command.quickstart)
 cli.add_command(config_commands.config)
 cli.add_command(traces_commands.traces)
 cli.add_command(prompt_commands.prompts)
+cli.add_command(vectors_commands)
 
 
 def main() -> None:

@@ -181,6 +181,36 @@ class PromptsSettings(Section):
     canary_interval: float = Field(default=30.0, gt=0)
 
 
+VectorBackend = Literal["embedded", "pgvector"]
+Metric = Literal["cosine", "dot", "l2"]
+IndexType = Literal["hnsw", "ivfflat", "flat"]
+
+
+class IndexSettings(Section):
+    """An ANN index and its parameters. `flat` is exact search (no ANN index)."""
+
+    type: IndexType = "hnsw"
+    m: int = Field(default=16, ge=4, le=128)
+    ef_construction: int = Field(default=80, ge=8, le=2000)
+    ef_search: int = Field(default=40, ge=1, le=2000)
+    lists: int = Field(default=100, ge=1, le=65536)
+    probes: int = Field(default=10, ge=1, le=65536)
+
+
+class VectorsSettings(Section):
+    """Vector collections: where they live and the defaults for new ones."""
+
+    backend: VectorBackend = "embedded"
+    url: str | None = None  # PostgreSQL with pgvector; default: database_url when PostgreSQL
+    model: str = "embed"  # the model alias that embeds new collections
+    metric: Metric = "cosine"
+    index: IndexSettings = Field(default_factory=IndexSettings)
+    exact_below: int = Field(default=5000, ge=0)  # rows under which search is always exact
+    quality_interval: float = Field(default=3600.0, ge=0)  # seconds; 0 turns scheduling off
+    quality_drop: float = Field(default=0.05, ge=0, le=1)  # recall drop that records an event
+    quality_k: int = Field(default=10, ge=1, le=1000)
+
+
 def default_models() -> tuple[ModelAlias, ...]:
     """The embedded defaults: local extractive answers and local embeddings, no keys."""
     return (
@@ -198,6 +228,7 @@ class Settings(Section):
     server: ServerSettings = Field(default_factory=ServerSettings)
     observe: ObserveSettings = Field(default_factory=ObserveSettings)
     prompts: PromptsSettings = Field(default_factory=PromptsSettings)
+    vectors: VectorsSettings = Field(default_factory=VectorsSettings)
     home: Path = Path(".llmdeck")
     database_url: str | None = None
     redis_url: str | None = None

@@ -27,10 +27,15 @@ from llmdeck.prompts import CanaryController, ErrorRateCheck, Prompts
 from llmdeck.prompts import routes as prompt_routes
 from llmdeck.server import health
 from llmdeck.server.access import guard
+from llmdeck.server.embedder import LoopEmbedder
 from llmdeck.server.errors import HANDLERS
 from llmdeck.server.fast import App
 from llmdeck.server.hosts import LoopbackHostMiddleware
 from llmdeck.store import Store, open_store
+from llmdeck.vectors import VectorService
+from llmdeck.vectors.routes import quality_schedule
+from llmdeck.vectors.routes import routes as vector_routes
+from llmdeck.vectors.routes import search_routes as vector_search_routes
 
 log = logging.getLogger("llmdeck.server")
 
@@ -44,6 +49,8 @@ class Runtime:
     recorder: Recorder
     gateway: Gateway
     prompts: Prompts
+    vectors: VectorService
+    embedder: LoopEmbedder
 
 
 def build_runtime(settings: Settings) -> Runtime:
@@ -52,9 +59,16 @@ def build_runtime(settings: Settings) -> Runtime:
     recorder = Recorder(store, settings.observe)
     prompts = Prompts(store, settings.prompts)
     gateway = Gateway(settings, recorder, prompts=prompts)
-    return Runtime(
-        settings=settings, store=store, recorder=recorder, gateway=gateway, prompts=prompts
+    embedder = LoopEmbedder(gateway)
+    vectors = VectorService(
+        store,
+        settings.vectors,
+        settings.home,
+        embed=embedder,
+        database_url=settings.database_url,
+        recorder=recorder,
     )
+    return Runtime(settings, store, recorder, gateway, prompts, vectors, embedder)
 
 
 def create_app(settings: Settings, runtime: Runtime | None = None) -> Starlette:
@@ -68,14 +82,19 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Starlette:
         await asyncio.to_thread(rt.store.migrate)
         await background.start()
         await rt.gateway.start()
+        rt.embedder.bind(asyncio.get_running_loop())
         canaries = CanaryController(rt.prompts, [ErrorRateCheck(rt.store)])
-        controller = asyncio.create_task(canaries.run(settings.prompts.canary_interval))
+        tasks = [
+            asyncio.create_task(canaries.run(settings.prompts.canary_interval)),
+            asyncio.create_task(quality_schedule(rt.vectors)),
+        ]
         try:
             yield
         finally:
-            controller.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await controller
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await asyncio.to_thread(rt.vectors.close)
             await rt.gateway.close()
             await background.close()
             await asyncio.to_thread(rt.store.close)
@@ -105,6 +124,8 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Starlette:
             *guards_routes(authenticate, detectors),
             *guard(ingest_routes(rt.recorder, settings.server.max_body_bytes), auth, admin=False),
             *guard([*api_routes(rt.recorder), *metrics_routes(rt.recorder)], auth, admin=True),
+            *guard(vector_search_routes(rt.vectors), auth, admin=False),
+            *guard(vector_routes(rt.vectors), auth, admin=True),
         ],
         middleware=middleware,
         exception_handlers=HANDLERS,

@@ -2,7 +2,7 @@
 
 from sqlalchemy import MetaData
 
-from llmdeck.store.tables import observe
+from llmdeck.store.tables import observe, vectors
 from llmdeck.store.tables import prompts as _prompts
 from llmdeck.store.tables.base import metadata
 
@@ -15,6 +15,13 @@ prompts = _prompts.prompts
 prompt_versions = _prompts.prompt_versions
 prompt_labels = _prompts.prompt_labels
 prompt_label_events = _prompts.prompt_label_events
+vector_aliases = vectors.vector_aliases
+vector_collections = vectors.vector_collections
+vector_drift = vectors.vector_drift
+vector_events = vectors.vector_events
+vector_golden = vectors.vector_golden
+vector_migrations = vectors.vector_migrations
+vector_quality = vectors.vector_quality
 
 __all__ = [
     "MetaData",
@@ -28,4 +35,11 @@ __all__ = [
     "span_rollups",
     "spans",
     "traces",
+    "vector_aliases",
+    "vector_collections",
+    "vector_drift",
+    "vector_events",
+    "vector_golden",
+    "vector_migrations",
+    "vector_quality",
 ]
