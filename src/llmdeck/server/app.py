@@ -66,6 +66,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Starlette:
     checks: dict[str, Any] = {
         "database": health.database_check(rt.store),
         "recorder": health.recorder_check(rt.recorder),
+        "deployments": health.deployments_check(rt.gateway.router),
     }
     middleware = [Middleware(LoopbackHostMiddleware)] if rt.gateway.auth.open else []
     detectors = DetectorContext(local_embed(), gateway_judge(rt.gateway))
