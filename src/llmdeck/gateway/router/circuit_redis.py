@@ -116,7 +116,9 @@ local n, f = counts()
 local reason
 if streak >= in_a_row then reason = streak .. ' failures in a row'
 elseif n >= min_requests and f >= rate * n then
-  reason = f .. ' of ' .. n .. ' attempts failed in ' .. ARGV[2] .. 's'
+  local shown = tostring(window)
+  if window == math.floor(window) then shown = string.format('%d', window) end
+  reason = f .. ' of ' .. n .. ' attempts failed in ' .. shown .. 's'
 else return {} end
 reset()
 redis.call('HSET', key, 'state', 'open', 'opened_at', tostring(now))

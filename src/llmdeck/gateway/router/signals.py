@@ -30,10 +30,14 @@ _MATH = re.compile(
     r"\b[a-z]\s*\^\s*\d|\bx\s*[=+-]",
     re.IGNORECASE,
 )
+_PROOF_WORDS = re.compile(
+    r"\b(prove|proof|theorem|lemma|derive|derivation|induction|integral|eigen\w*|"
+    r"converge\w*|recurrence|asymptotic)\b",
+    re.IGNORECASE,
+)
 _MATH_WORDS = re.compile(
-    r"\b(prove|proof|theorem|lemma|derive|derivative|integral|equation|solve for|probability|"
-    r"expected value|variance|matrix|eigen\w*|polynomial|converge\w*|optimi[sz]\w*|"
-    r"statistic\w*|regression|hypothesis|combinatori\w*|calculate|compute)\b",
+    r"\b(derivative|equation|solve for|probability|expected value|variance|matrix|polynomial|"
+    r"optimi[sz]\w*|statistic\w*|regression|hypothesis|combinatori\w*|calculate|compute)\b",
     re.IGNORECASE,
 )
 _REASONING = re.compile(
@@ -78,7 +82,9 @@ def signals(request: ChatRequest) -> dict[str, float]:
     return {
         "length": _ramp(math.log2(max(tokens, 1)), math.log2(12), math.log2(400)),
         "code": max(_hits(_CODE, text, 3), 0.6 * _hits(_CODE_WORDS, text, 2)),
-        "math": max(_hits(_MATH, text, 3), 0.7 * _hits(_MATH_WORDS, text, 2)),
+        "math": max(
+            _hits(_MATH, text, 3), _hits(_PROOF_WORDS, text, 1), 0.7 * _hits(_MATH_WORDS, text, 2)
+        ),
         "reasoning": _hits(_REASONING, text, 2),
         "steps": max(_hits(_STEPS, text, 4), _ramp(last.count("?"), 1, 3)),
         "clauses": _ramp(len(_CLAUSES.findall(last)), 1, 5),

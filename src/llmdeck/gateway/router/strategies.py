@@ -100,13 +100,16 @@ class Weighted:
 
 
 def _explain(
-    label: str, scored: list[tuple[float | None, Deployment]], show: Callable[[float], str]
+    label: str,
+    scored: list[tuple[float | None, Deployment]],
+    show: Callable[[float], str],
+    missing: str = "unmeasured",
 ) -> Callable[[Deployment], str]:
     """A `why` naming the chosen deployment's figure and the runners-up's."""
 
     def why(chosen: Deployment) -> str:
         def figure(score: float | None) -> str:
-            return "unmeasured" if score is None else show(score)
+            return missing if score is None else show(score)
 
         mine = next(s for s, d in scored if d is chosen)
         others = [f"{d.name} {figure(s)}" for s, d in scored if d is not chosen][:SHOWN]
@@ -167,7 +170,7 @@ class LowestCost:
             scored.append((cost, deployment))
         scored.sort(key=lambda pair: float("inf") if pair[0] is None else pair[0])
         label = f"lowest-cost ({tokens_in} in + {tokens_out} out tokens)"
-        why = _explain(label, scored, lambda s: f"${s:.6f}")
+        why = _explain(label, scored, lambda s: f"${s:.6f}", missing="no price")
         return Ranking([d for _, d in scored], why)
 
 
