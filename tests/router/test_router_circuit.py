@@ -9,8 +9,8 @@ from collections.abc import Awaitable, Callable, Iterator
 
 import pytest
 
-from llmdeck.config import CircuitSettings
-from llmdeck.gateway.router import LocalCircuits
+from llmdeck.config import CircuitSettings, Settings
+from llmdeck.gateway.router import LocalCircuits, circuit_store
 from llmdeck.gateway.router.circuit import CircuitStore, Outcome
 from llmdeck.gateway.router.circuit_redis import RedisCircuits
 
@@ -98,6 +98,8 @@ def test_half_opens_after_the_cooldown_with_a_single_probe(run: Callable) -> Non
         change = await store.settle("d", SETTINGS, "success", 105.3, probe=True)
         assert change is not None and (change.before, change.after) == ("half-open", "closed")
         assert (await store.admit("d", SETTINGS, 105.4, lease=1)).allowed
+        view = await store.view("d", SETTINGS, 105.5)
+        assert (view.state, view.requests, view.consecutive_failures) == ("closed", 0, 0)
 
     run(scenario)
 
@@ -178,3 +180,10 @@ def test_an_unreachable_redis_fails_open() -> None:
             await store.close()
 
     asyncio.run(main())
+
+
+def test_the_store_follows_the_settings() -> None:
+    assert isinstance(circuit_store(Settings()), LocalCircuits)
+    shared = circuit_store(Settings(redis_url=REDIS_URL))
+    assert isinstance(shared, RedisCircuits)
+    asyncio.run(shared.close())

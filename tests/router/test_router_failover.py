@@ -4,6 +4,7 @@ Retry-After, hangs, dropped connections, cut streams; deadlines and max_parallel
 from __future__ import annotations
 
 import asyncio
+import gc
 import time
 from typing import Any
 
@@ -293,5 +294,27 @@ def test_every_deployment_down_is_a_quick_503_naming_them(harness: Harness) -> N
             assert error.status == 503 and error.deployments == ("down-1", "down-2")
             assert "down-1: circuit open" in error.message and "down-2" in error.message
             assert 25 <= int(error.headers()["retry-after"]) <= 30
+
+    asyncio.run(scenario())
+
+
+def test_a_stream_given_up_by_its_client_frees_its_slot(harness: Harness) -> None:
+    settings = harness.settings(
+        _alias("chat", harness.deployment("a", knobs={"chunks": 8}, max_parallel=2))
+    )
+
+    async def scenario() -> None:
+        async with harness.router(settings) as router:
+            read = await router(harness.call(settings, "chat", "read me", stream=True))
+            unread = await router(harness.call(settings, "chat", "never read", stream=True))
+            assert router.loads["a"].in_flight == 2
+            await anext(read)  # type: ignore[arg-type]
+            await read.aclose()  # type: ignore[union-attr]
+            del unread  # dropped without ever being read
+            gc.collect()
+            await asyncio.sleep(0.01)
+            assert router.loads["a"].in_flight == 0
+            status = await router.status()
+            assert status["models"]["chat"]["deployments"][0]["failures"] == 0
 
     asyncio.run(scenario())

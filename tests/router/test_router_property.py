@@ -71,6 +71,13 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerThread]:
                 "circuit": {"consecutive_failures": 2, "cooldown": 60},
                 **fast,
             },
+            {"name": "small", "deployments": [_deployment(fake, "small-1")]},
+            {"name": "large", "deployments": [_deployment(fake, "large-1")]},
+            {
+                "name": "auto",
+                "routing": "complexity",
+                "tiers": {"simple": "small", "complex": "large"},
+            },
         ]
         home = tmp_path_factory.mktemp("home")
         settings = Settings.model_validate({"home": home, "models": models})
@@ -183,3 +190,23 @@ def test_deployments_list_without_a_server_says_so(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["deployments", "list", "--url", "http://127.0.0.1:1"])
     assert result.exit_code != 0
     assert "no llmdeck server answers at http://127.0.0.1:1" in str(result.exception)
+
+
+def test_the_trace_records_the_route_and_the_tier(server: ServerThread) -> None:
+    question = "Compare Raft and Paxos, explain the trade-offs, and design a migration plan."
+    response = httpx.post(
+        f"{server.url}/v1/chat/completions",
+        json={"model": "auto", "messages": [{"role": "user", "content": question}]},
+    )
+    assert response.status_code == 200 and response.headers["x-llmdeck-deployment"] == "large-1"
+    server.runtime.recorder.flush()
+    trace_id = response.headers["x-llmdeck-trace-id"]
+    (span,) = server.runtime.store.read(
+        lambda conn: list(
+            conn.execute(select(tables.spans).where(tables.spans.c.trace_id == trace_id))
+        )
+    )
+    assert span.model_alias == "large" and span.deployment == "large-1"
+    assert span.attributes["tier"] == "complex" and span.attributes["routed_from"] == "auto"
+    assert span.attributes["route"].startswith("complexity: 0.")
+    assert span.attributes["route"].endswith("-> complex tier 'large'; priority: 1st of 1")

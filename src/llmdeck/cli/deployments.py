@@ -21,7 +21,7 @@ COLUMNS = (
     "in flight",
     "latency ms",
     "ttft ms",
-    "failures (window)",
+    "window failures",
     "retry in",
     "last check",
 )
@@ -79,15 +79,15 @@ def rows(state: dict[str, Any]) -> list[list[Any]]:
     out: list[list[Any]] = []
     for alias, model in state.get("models", {}).items():
         if "tiers" in model:
-            tiers = ", ".join(f"{t} -> {a}" for t, a in model["tiers"].items())
-            out.append([alias, f"(complexity: {tiers})", "", "", "", "", "", "", ""])
+            for tier, target in model["tiers"].items():
+                out.append([alias, f"{tier}: {target}", "", "", "", "", "", "", ""])
             continue
         for d in model["deployments"]:
             limit = f"/{d['max_parallel']}" if d.get("max_parallel") else ""
             rate = f"{d['window_failure_rate']:.0%} of {d['window_requests']}"
             wait = d["retry_in"] or d["resting_for"]
             check = d.get("last_check")
-            last = "" if check is None else ("ok" if check["ok"] else check["error"] or "failed")
+            last = "" if check is None else ("ok" if check["ok"] else "failed")
             out.append(
                 [
                     alias,

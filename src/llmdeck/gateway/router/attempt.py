@@ -17,11 +17,16 @@ from llmdeck.gateway.call import Call, ChunkStream, Reply
 from llmdeck.gateway.providers.base import Provider, ProviderError
 from llmdeck.gateway.router.circuit import Outcome
 from llmdeck.gateway.router.retry import Deadline
-from llmdeck.gateway.wire.openai import ChatChunk, EmbeddingRequest
+from llmdeck.gateway.wire.openai import (
+    ChatChunk,
+    ChatResponse,
+    EmbeddingRequest,
+    EmbeddingResponse,
+)
 
 
 @dataclass(slots=True)
-class Outcomes:
+class Settlement:
     """How an attempt ended, handed to `Settle` once."""
 
     outcome: Outcome
@@ -30,7 +35,7 @@ class Outcomes:
     rest: float = 0.0
 
 
-Settle = Callable[[Outcomes], Coroutine[Any, Any, None]]
+Settle = Callable[[Settlement], Coroutine[Any, Any, None]]
 
 
 def _has_token(chunk: ChatChunk) -> bool:
@@ -69,30 +74,38 @@ async def run(
     """The attempt; raises ProviderError when it fails (the deadline passing included).
     `settle` is called once with the outcome (for a stream, when it ends)."""
     started = time.perf_counter()
+    remaining = deadline.remaining()
     try:
-        async with asyncio.timeout(deadline.remaining()):
-            if isinstance(call.request, EmbeddingRequest):
-                reply: Reply = await provider.embed(call.request)
-            elif not call.chat.stream:
-                reply = await provider.complete(call.chat)
-            else:
-                stream = provider.stream(call.chat)
-                head = await read_ahead(stream)
-                ttft = time.perf_counter() - started
-                return _watched(head, stream, settle, started, ttft)
+        if call.streaming or remaining < deployment.timeout:
+            async with asyncio.timeout(remaining):
+                reply = await _start(provider, call, started, settle)
+        else:  # the deployment's own timeout (the whole answer) ends it first: no timer needed
+            reply = await _start(provider, call, started, settle)
     except TimeoutError:
-        await settle(Outcomes("failure"))
+        await settle(Settlement("failure"))
         message = f"{deployment.name}: the request's deadline of {deadline.seconds:g}s passed"
         raise ProviderError(message, timeout=True) from None
     except ProviderError as exc:
         rest = exc.retry_after if exc.retry_after and exc.status in (429, 503) else 0.0
-        await settle(Outcomes("success" if exc.fault == "request" else "failure", rest=rest))
+        await settle(Settlement("success" if exc.fault == "request" else "failure", rest=rest))
         raise
     except BaseException:
-        await settle(Outcomes("released"))
+        await settle(Settlement("released"))
         raise
-    await settle(Outcomes("success", latency=time.perf_counter() - started))
+    if isinstance(reply, ChatResponse | EmbeddingResponse):
+        await settle(Settlement("success", latency=time.perf_counter() - started))
     return reply
+
+
+async def _start(provider: Provider, call: Call, started: float, settle: Settle) -> Reply:
+    """Ask the provider; a stream comes back read ahead to its first token, watched."""
+    if isinstance(call.request, EmbeddingRequest):
+        return await provider.embed(call.request)
+    if not call.chat.stream:
+        return await provider.complete(call.chat)
+    stream = provider.stream(call.chat)
+    head = await read_ahead(stream)
+    return _watched(head, stream, settle, started, time.perf_counter() - started)
 
 
 def _watched(
@@ -101,7 +114,7 @@ def _watched(
     """The stream, settled when it ends (even if it is dropped without ever being read)."""
     done = [False]
 
-    async def finish(result: Outcomes) -> None:
+    async def finish(result: Settlement) -> None:
         if not done[0]:
             done[0] = True
             await settle(result)
@@ -114,12 +127,12 @@ def _watched(
             loop = asyncio.get_running_loop()
         except RuntimeError:
             return  # no loop any more: the process is ending
-        task: asyncio.Task[None] = loop.create_task(settle(Outcomes("released")))
+        task: asyncio.Task[None] = loop.create_task(settle(Settlement("released")))
         _pending.add(task)
         task.add_done_callback(_pending.discard)
 
     async def chunks() -> ChunkStream:
-        result = Outcomes("success", ttft=ttft)  # a client leaving after tokens: no fault
+        result = Settlement("success", ttft=ttft)  # a client leaving after tokens: no fault
         try:
             for chunk in head:
                 yield chunk
@@ -127,7 +140,7 @@ def _watched(
                 yield chunk
             result.latency = time.perf_counter() - started
         except ProviderError:
-            result = Outcomes("failure")
+            result = Settlement("failure")
             raise
         finally:
             await stream.aclose()

@@ -19,6 +19,7 @@ from llmdeck.config import CircuitSettings
 State = Literal["closed", "open", "half-open"]
 Outcome = Literal["success", "failure", "released"]
 BUCKETS = 10  # the window is counted in this many buckets
+CIRCUIT_OPEN = "circuit open"  # the refusal a request should not wait out
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,7 +107,7 @@ def admit(
     if record.state == "open":
         reopen = record.opened_at + settings.cooldown
         if now < reopen:
-            return Admission(False, reason="circuit open", retry_in=reopen - now)
+            return Admission(False, reason=CIRCUIT_OPEN, retry_in=reopen - now)
         record.state, record.probe_until = "half-open", 0.0
         transition = Transition(name, "open", "half-open", "cooldown over", now)
     if record.probe_until > now:
@@ -142,7 +143,7 @@ def settle(
             return None  # an attempt admitted before the circuit opened
         record.probe_until = 0.0
         if ok:
-            _close(record)
+            _reset(record)
             return Transition(name, "half-open", "closed", "probe succeeded", now)
         record.state, record.opened_at = "open", now
         return Transition(name, "half-open", "open", "probe failed", now)
@@ -154,26 +155,28 @@ def settle(
 def _count(
     name: str, record: CircuitRecord, settings: CircuitSettings, ok: bool, now: float
 ) -> Transition | None:
+    requests, failures = record.counts(settings, now)  # drops buckets that left the window
     bucket = record.buckets.setdefault(int(now // (settings.window / BUCKETS)), [0, 0])
     bucket[0] += 1
+    requests += 1
     if ok:
         record.consecutive = 0
         return None
     bucket[1] += 1
+    failures += 1
     record.consecutive += 1
-    requests, failures = record.counts(settings, now)
     if record.consecutive >= settings.consecutive_failures:
         reason = f"{record.consecutive} failures in a row"
     elif requests >= settings.min_requests and failures >= settings.failure_rate * requests:
         reason = f"{failures} of {requests} attempts failed in {settings.window:g}s"
     else:
         return None
-    _close(record)
+    _reset(record)
     record.state, record.opened_at = "open", now
     return Transition(name, "closed", "open", reason, now)
 
 
-def _close(record: CircuitRecord) -> None:
+def _reset(record: CircuitRecord) -> None:
     record.state, record.consecutive, record.probe_until = "closed", 0, 0.0
     record.buckets.clear()
 

@@ -105,14 +105,14 @@ if state == 'half-open' then
   return {'half-open', 'open', 'probe failed'}
 end
 if state == 'open' or not enabled then return {} end
+local n, f = counts()
 local bucket = tostring(math.floor(now / width))
 redis.call('HINCRBY', key, 'n:' .. bucket, 1)
-r['n:' .. bucket] = tostring(tonumber(r['n:' .. bucket] or '0') + 1)
+n = n + 1
 if ok then redis.call('HSET', key, 'consecutive', 0); return {} end
 redis.call('HINCRBY', key, 'f:' .. bucket, 1)
-r['f:' .. bucket] = tostring(tonumber(r['f:' .. bucket] or '0') + 1)
+f = f + 1
 local streak = redis.call('HINCRBY', key, 'consecutive', 1)
-local n, f = counts()
 local reason
 if streak >= in_a_row then reason = streak .. ' failures in a row'
 elseif n >= min_requests and f >= rate * n then
@@ -121,6 +121,7 @@ elseif n >= min_requests and f >= rate * n then
   reason = f .. ' of ' .. n .. ' attempts failed in ' .. shown .. 's'
 else return {} end
 reset()
+redis.call('HDEL', key, 'n:' .. bucket, 'f:' .. bucket)
 redis.call('HSET', key, 'state', 'open', 'opened_at', tostring(now))
 return {'closed', 'open', reason}
 """

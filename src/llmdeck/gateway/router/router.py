@@ -19,7 +19,7 @@ from llmdeck.errors import BadRequest
 from llmdeck.gateway.call import Call, Reply
 from llmdeck.gateway.providers.base import Provider, ProviderError
 from llmdeck.gateway.router import attempt
-from llmdeck.gateway.router.circuit import CircuitStore, LocalCircuits
+from llmdeck.gateway.router.circuit import CIRCUIT_OPEN, CircuitStore, LocalCircuits
 from llmdeck.gateway.router.complexity import ComplexityClassifier
 from llmdeck.gateway.router.events import EventSink, announce
 from llmdeck.gateway.router.health import HealthChecks
@@ -119,7 +119,7 @@ class Router:
     ) -> attempt.Settle:
         """What settles one attempt: its slot, the moving averages, the circuit."""
 
-        async def settle(result: attempt.Outcomes) -> None:
+        async def settle(result: attempt.Settlement) -> None:
             load.release()
             if result.outcome != "released":
                 ok = result.outcome == "success"
@@ -180,10 +180,10 @@ class _Run:
             if self.deadline.remaining() < MIN_ATTEMPT:
                 return None
             load = self.router.loads[deployment.name]
-            if load.full:
+            if not load.try_acquire():
                 busy.append(deployment)
                 continue
-            reply = await self._try(deployment, load, ranking, holding=False)
+            reply = await self._try(deployment, load, ranking)
             if reply is not None:
                 return reply
         if busy:
@@ -196,28 +196,30 @@ class _Run:
         load = self.router.loads[first.name]
         timeout = min(self.call.alias.queue_timeout, self.deadline.remaining() - MIN_ATTEMPT)
         if await load.acquire(timeout):
-            return await self._try(first, load, ranking, holding=True)
+            return await self._try(first, load, ranking)
         for deployment in busy:
             limit = deployment.max_parallel
             self._skip(deployment, f"busy ({limit} in flight, waited {timeout:.2f}s)", 0.0)
         return None
 
-    async def _try(
-        self, deployment: Deployment, load: Load, ranking: Ranking, *, holding: bool
-    ) -> Reply | None:
-        """One attempt if the circuit admits it: the reply, or None after a failure."""
+    async def _try(self, deployment: Deployment, load: Load, ranking: Ranking) -> Reply | None:
+        """One attempt, holding a slot of `load`, if the circuit admits it: the reply, or None
+        after a failure (the slot is given back either way)."""
         router, call, alias = self.router, self.call, self.call.alias
         lease = min(deployment.timeout, max(self.deadline.remaining(), 0.0))
-        admission = await router.circuits.admit(deployment.name, alias.circuit, time.time(), lease)
+        try:
+            admission = await router.circuits.admit(
+                deployment.name, alias.circuit, time.time(), lease
+            )
+        except BaseException:
+            load.release()  # cancelled while asking (a shared store answers over the network)
+            raise
         if admission.transition is not None:
             announce(admission.transition, alias.name, router.events)
         if not admission.allowed:
-            if holding:
-                load.release()
-            self._skip(deployment, admission.reason, admission.retry_in, circuit=True)
+            load.release()
+            self._skip(deployment, admission.reason, admission.retry_in)
             return None
-        if not holding:
-            load.try_acquire()
         call.attempts.append(deployment.name)
         settle = router.settler(alias, deployment, load, admission.probe)
         provider = router.providers[deployment.name]
@@ -240,12 +242,10 @@ class _Run:
             cap = self.call.alias.backoff.max_retry_after
             self.ready_at[failure.deployment] = time.monotonic() + min(failure.retry_after, cap)
 
-    def _skip(
-        self, deployment: Deployment, reason: str, retry_in: float, *, circuit: bool = False
-    ) -> None:
+    def _skip(self, deployment: Deployment, reason: str, retry_in: float) -> None:
         self.failures.append(skipped(deployment.name, reason, retry_in))
-        if circuit and reason == "circuit open":
-            self.ready_at[deployment.name] = float("inf")  # not worth waiting for in a request
+        if reason == CIRCUIT_OPEN:
+            self.ready_at[deployment.name] = float("inf")  # a cooldown is not waited out
         else:
             self.ready_at[deployment.name] = time.monotonic() + retry_in
 

@@ -17,6 +17,7 @@ import random
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import islice
 from typing import Protocol
 
 from llmdeck.config import Deployment
@@ -112,7 +113,8 @@ def _explain(
             return missing if score is None else show(score)
 
         mine = next(s for s, d in scored if d is chosen)
-        others = [f"{d.name} {figure(s)}" for s, d in scored if d is not chosen][:SHOWN]
+        runners_up = islice(((s, d) for s, d in scored if d is not chosen), SHOWN)
+        others = [f"{d.name} {figure(s)}" for s, d in runners_up]
         vs = f" vs {', '.join(others)}" if others else ""
         return f"{label}: {chosen.name} {figure(mine)}{vs}"
 
