@@ -165,3 +165,12 @@ def test_a_tier_must_be_an_alias_with_deployments() -> None:
                 ]
             }
         )
+
+
+@pytest.mark.parametrize("text", ["\n" * 200_000, "f(" * 100_000, "1 " * 100_000, "x" * 200_000])
+def test_pathological_prompts_are_scored_in_bounded_time(text: str) -> None:
+    """Only the head and tail of a long request are scanned, with patterns that cannot
+    backtrack badly (a catastrophic case would trip the test timeout)."""
+    examples = (ComplexityExample(text="some example", tier="simple"),)
+    classifier = ComplexityClassifier(ComplexitySettings(examples=examples))
+    assert asyncio.run(classifier.classify(_request(text))).tier in ("simple", "complex")

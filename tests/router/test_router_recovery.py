@@ -4,10 +4,15 @@ to the healthy deployment while one is down and comes back once it recovers."""
 from __future__ import annotations
 
 import asyncio
+import uuid
 from typing import Any
 
+import pytest
+
+from llmdeck.gateway.router import circuit_store
 from llmdeck.testing import FakeProvider
 
+from ..conftest import REDIS_URL
 from .conftest import Harness
 
 CIRCUIT = {"consecutive_failures": 3, "min_requests": 50, "cooldown": 0.2, "window": 5}
@@ -107,3 +112,35 @@ def test_embedding_health_checks_send_an_embedding(harness: Harness, other: Fake
     asyncio.run(scenario())
     assert other.requests[0].path == "/v1/embeddings"
     assert other.requests[0].body["input"] == "are you there"
+
+
+@pytest.mark.redis
+def test_replicas_sharing_redis_skip_a_deployment_one_of_them_saw_fail(harness: Harness) -> None:
+    """Two routers (two replicas) with `redis_url`: the circuit one opens keeps the other's
+    traffic away from the failing deployment too."""
+    tag = uuid.uuid4().hex[:8]
+    settings = harness.settings(
+        {
+            "name": "chat",
+            "circuit": CIRCUIT,
+            "deployments": [
+                harness.deployment(f"failing-{tag}", knobs={"status": 500}),
+                harness.deployment(f"fine-{tag}"),
+            ],
+        }
+    ).model_copy(update={"redis_url": REDIS_URL})
+
+    async def scenario() -> None:
+        first, second = circuit_store(settings), circuit_store(settings)
+        async with (
+            harness.router(settings, circuits=first) as one,
+            harness.router(settings, circuits=second) as two,
+        ):
+            for _ in range(3):
+                await one(harness.call(settings, "chat"))
+            assert harness.transitions(f"failing-{tag}") == ["closed>open"]
+            call = harness.call(settings, "chat")
+            await two(call)
+            assert call.attempts == [f"fine-{tag}"]
+
+    asyncio.run(scenario())

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from llmdeck.config import ComplexitySettings
-from llmdeck.gateway.router.signals import signals
+from llmdeck.gateway.router.signals import bounded, signals
 from llmdeck.gateway.router.similarity import (
     Embed,
     EmbeddingNeighbours,
@@ -92,7 +92,7 @@ class ComplexityClassifier:
         vote = None
         if self.neighbours is not None:
             last = next((m.text() for m in reversed(request.messages) if m.role == "user"), "")
-            share, nearest = await self.neighbours.vote(last)
+            share, nearest = await self.neighbours.vote(bounded(last))
             if nearest > 0:
                 vote = share
                 weight = self.settings.examples_weight

@@ -14,9 +14,9 @@ from llmdeck.gateway.tokens import estimate_text
 from llmdeck.gateway.wire.openai import ChatRequest
 
 _CODE = re.compile(
-    r"```|^\s*(def|class|import|from \S+ import|function|const|let|var|public|private|"
+    r"```|^[ \t]*(def|class|import|from \S+ import|function|const|let|var|public|private|"
     r"#include|package|func|fn|SELECT|INSERT|UPDATE|CREATE TABLE)\b|"
-    r"[{};]\s*$|=>|->|\bTraceback\b|\b\w+Error\b|\bnull pointer\b|\w+\(\S*\)",
+    r"[{};][ \t]*$|=>|->|\bTraceback\b|\b\w+Error\b|\bnull pointer\b|\b\w+\([^()\s]{0,80}\)",
     re.MULTILINE,
 )
 _CODE_WORDS = re.compile(
@@ -50,7 +50,9 @@ _REASONING = re.compile(
     r"systematic\w*|rollback|uncertainty|allocation|risks?)\b",
     re.IGNORECASE,
 )
-_STEPS = re.compile(r"^\s*(\d+[.)]|[-*•])\s+|\b(first|then|after that|finally|next)\b", re.M | re.I)
+_STEPS = re.compile(
+    r"^[ \t]*(\d+[.)]|[-*•])[ \t]+|\b(first|then|after that|finally|next)\b", re.M | re.I
+)
 _SIMPLE = re.compile(
     r"^\W*(hi|hello|hey|thanks|thank you|ok|yes|no)\b|\b(translate|synonym|spell|capital of|"
     r"what time|what day|define|definition of|meaning of|who (is|was)|when (is|was|did)|"
@@ -58,6 +60,7 @@ _SIMPLE = re.compile(
     re.IGNORECASE,
 )
 _CLAUSES = re.compile(r",\s|;\s|\band\b|\bwith\b|\bthen\b|\bincluding\b", re.IGNORECASE)
+SCANNED = 20_000  # characters the patterns read: the start and the end of a long request
 SIGNALS = ("length", "code", "math", "reasoning", "steps", "clauses", "turns", "tools", "simple")
 
 
@@ -72,12 +75,21 @@ def _hits(pattern: re.Pattern[str], text: str, full: int) -> float:
     return min(1.0, len(pattern.findall(text)) / full)
 
 
+def bounded(text: str) -> str:
+    """At most SCANNED characters: the head and the tail, where instructions usually are."""
+    if len(text) <= SCANNED:
+        return text
+    half = SCANNED // 2
+    return text[:half] + "\n" + text[-half:]
+
+
 def signals(request: ChatRequest) -> dict[str, float]:
     """The request's signals, each in [0, 1]."""
     texts = [m.text() for m in request.messages if m.role in ("user", "system", "developer")]
-    text = "\n".join(texts)
-    last = next((m.text() for m in reversed(request.messages) if m.role == "user"), text)
-    tokens = estimate_text(text)
+    whole = "\n".join(texts)
+    tokens = estimate_text(whole)
+    text = bounded(whole)
+    last = bounded(next((m.text() for m in reversed(request.messages) if m.role == "user"), ""))
     turns = sum(1 for m in request.messages if m.role in ("user", "assistant"))
     return {
         "length": _ramp(math.log2(max(tokens, 1)), math.log2(12), math.log2(400)),
