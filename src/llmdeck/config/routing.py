@@ -8,7 +8,7 @@ models:
     retries: 2                     # rounds over the deployments after the first one failed
     deadline: 30                   # seconds for the whole request, every attempt included
     queue_timeout: 2               # wait at most this for a deployment under max_parallel
-    backoff: {initial: 0.25, max: 4, multiplier: 2, jitter: 0.5, max_retry_after: 30}
+    backoff: {initial: 0.25, max: 4, multiplier: 2, jitter: 0.5, max_retry_after: 10}
     circuit: {window: 30, min_requests: 10, failure_rate: 0.5, consecutive_failures: 5,
               cooldown: 15}
     health_check: {interval: 15, timeout: 5, kind: chat, prompt: ping}
@@ -36,7 +36,7 @@ class Backoff(_Section):
     max: float = Field(default=4.0, ge=0)
     multiplier: float = Field(default=2.0, ge=1)
     jitter: float = Field(default=0.5, ge=0, le=1)
-    max_retry_after: float = Field(default=30.0, ge=0)
+    max_retry_after: float = Field(default=10.0, ge=0)
 
 
 class CircuitSettings(_Section):
