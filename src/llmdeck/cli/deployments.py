@@ -14,17 +14,7 @@ from llmdeck.cli._output import config_option, print_json, print_table
 from llmdeck.config import load_settings
 from llmdeck.errors import LlmdeckError
 
-COLUMNS = (
-    "model",
-    "deployment",
-    "state",
-    "in flight",
-    "latency ms",
-    "ttft ms",
-    "window failures",
-    "retry in",
-    "last check",
-)
+COLUMNS = ("model", "deployment", "state", "busy", "ms (ttft)", "failed", "retry", "check")
 
 
 @click.group()
@@ -37,9 +27,10 @@ def deployments() -> None:
 @click.option("--url", default=None, help="The server (default: from the config, 127.0.0.1:4000).")
 @click.option("--json", "as_json", is_flag=True, help="Print the server's state as JSON.")
 def list_(config_path: str | None, url: str | None, as_json: bool) -> None:
-    """Each deployment's circuit (closed, open, half-open), requests in flight, moving
-    averages of latency and time to first token, and last active health check, as seen by
-    the server (`GET /health/ready`, component `deployments`)."""
+    """Each deployment's circuit (closed, open, half-open), requests in flight (busy), moving
+    averages of latency and time to first token (ms (ttft)), failed/all attempts in the
+    circuit's window, time until it is tried again (retry), and the last active health check,
+    as seen by the server (`GET /health/ready`, component `deployments`)."""
     settings = load_settings(config_path, os.environ)
     if url is None:
         host = settings.server.host if settings.server.host not in ("0.0.0.0", "::") else None
@@ -74,31 +65,32 @@ def fetch_state(url: str, key: str | None) -> dict[str, Any]:
     return component
 
 
+def _ms(value: float | None) -> str:
+    return "" if value is None else f"{value:.0f}" if value >= 10 else f"{value:.1f}"
+
+
 def rows(state: dict[str, Any]) -> list[list[Any]]:
     """One row per deployment (and one per complexity-routed alias, naming its tiers)."""
     out: list[list[Any]] = []
     for alias, model in state.get("models", {}).items():
         if "tiers" in model:
             for tier, target in model["tiers"].items():
-                out.append([alias, f"{tier}: {target}", "", "", "", "", "", "", ""])
+                out.append([alias, f"({tier})", f"-> {target}", "", "", "", "", ""])
             continue
         for d in model["deployments"]:
             limit = f"/{d['max_parallel']}" if d.get("max_parallel") else ""
-            rate = f"{d['window_failure_rate']:.0%} of {d['window_requests']}"
             wait = d["retry_in"] or d["resting_for"]
             check = d.get("last_check")
-            last = "" if check is None else ("ok" if check["ok"] else "failed")
             out.append(
                 [
                     alias,
                     d["name"],
                     d["state"] + (" (resting)" if d["resting_for"] else ""),
                     f"{d['in_flight']}{limit}",
-                    d["latency_ms"],
-                    d["ttft_ms"],
-                    rate,
+                    _ms(d["latency_ms"]) + (f" ({_ms(d['ttft_ms'])})" if d["ttft_ms"] else ""),
+                    f"{d['window_failures']}/{d['window_requests']}",
                     f"{wait:.1f}s" if wait else "",
-                    last,
+                    "" if check is None else ("ok" if check["ok"] else "failed"),
                 ]
             )
     return out

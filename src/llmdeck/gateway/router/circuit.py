@@ -64,6 +64,7 @@ class CircuitView:
         return {
             "state": self.state,
             "window_requests": self.requests,
+            "window_failures": self.failures,
             "window_failure_rate": round(rate, 3),
             "consecutive_failures": self.consecutive_failures,
             "retry_in": round(self.retry_in, 3),
