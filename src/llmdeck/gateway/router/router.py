@@ -87,6 +87,8 @@ class Router:
         )
 
     async def __call__(self, call: Call) -> Reply:
+        """Run the call on a deployment; raises UpstreamError when none served it, BadRequest
+        when an upstream refused the request itself."""
         tier_reason = await self._to_tier(call) if call.alias.routing == "complexity" else ""
         alias = call.alias
         limit = min(alias.deadline, call.timeout) if call.timeout else alias.deadline
@@ -146,6 +148,7 @@ class _Run:
     ready_at: dict[str, float] = field(default_factory=dict)  # monotonic time worth retrying
 
     async def rounds(self, ranking: Ranking) -> Reply:
+        """The first round over the deployments, then up to `retries` more after a pause."""
         alias = self.call.alias
         for number in range(alias.retries + 1):
             if number and not await self._pause(number):
