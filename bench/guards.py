@@ -29,9 +29,9 @@ from llmdeck.guards import (
 from llmdeck.guards.injection import default_model
 from llmdeck.guards.normalize import normalize
 from llmdeck.guards.signatures import DIRECT, scan
+from sections import write_section  # bench/sections.py, next to this script
 
 ROOT = Path(__file__).resolve().parents[1]
-DOCS = ROOT / "docs" / "benchmarks.md"
 HEADING = "## Guards"
 PII_TYPES = {
     "EMAIL_ADDRESS": "email", "PHONE_NUMBER": "phone", "CREDIT_CARD": "credit_card",
@@ -234,18 +234,6 @@ def timing_section() -> list[str]:
     return [*out, ""]
 
 
-def write(section: list[str]) -> None:
-    """Replace (or add) the `## Guards` section of docs/benchmarks.md."""
-    text = DOCS.read_text(encoding="utf-8") if DOCS.exists() else "# Benchmarks\n"
-    body = "\n".join([HEADING, "", *section]).rstrip() + "\n"
-    pattern = re.compile(rf"^{re.escape(HEADING)}\n.*?(?=^## |\Z)", re.DOTALL | re.MULTILINE)
-    if pattern.search(text):
-        text = pattern.sub(lambda m: body + "\n", text).rstrip() + "\n"
-    else:
-        text = text.rstrip() + "\n\n" + body
-    DOCS.write_text(text, encoding="utf-8")
-
-
 NOTES = [
     "### Reading these figures",
     "",
@@ -281,7 +269,7 @@ def main() -> int:
         *timing_section(),
         *NOTES,
     ]
-    write(section)
+    write_section(HEADING, section)
     print("\n".join(section))
     return 0
 

@@ -65,13 +65,11 @@ def test_failures_are_recorded_with_status_and_error(server: ServerThread) -> No
     response = httpx.post(
         f"{server.url}/v1/chat/completions", json={"model": "down", "messages": MESSAGES}
     )
-    assert response.status_code == 502
+    assert response.status_code == 503  # every deployment unavailable (503, dropped)
     failed = [r for r in spans(server) if r.model_alias == "down"]
-    assert failed[-1].status == "error" and failed[-1].http_status == 502
-    assert "down-1" in failed[-1].error and failed[-1].attributes["attempts"] == [
-        "down-1",
-        "down-2",
-    ]
+    assert failed[-1].status == "error" and failed[-1].http_status == 503
+    assert "down-1" in failed[-1].error
+    assert failed[-1].attributes["attempts"][:2] == ["down-1", "down-2"]
 
 
 def test_traceparent_joins_the_callers_trace(server: ServerThread) -> None:

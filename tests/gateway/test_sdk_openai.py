@@ -187,7 +187,7 @@ def test_failover_to_the_next_deployment(client: openai.OpenAI, fake: FakeProvid
 def test_all_deployments_down_names_them(client: openai.OpenAI) -> None:
     with pytest.raises(openai.APIStatusError) as caught:
         client.chat.completions.create(model="down", messages=MESSAGES)  # type: ignore[arg-type]
-    assert caught.value.status_code == 502
+    assert caught.value.status_code == 503  # every deployment unavailable (503, dropped)
     assert "down-1" in caught.value.message and "down-2" in caught.value.message
 
 

@@ -2,6 +2,13 @@
 
 from llmdeck.config.guards import GuardMode, GuardRule, GuardsConfig
 from llmdeck.config.load import find_config, format_loc, load_settings
+from llmdeck.config.routing import (
+    Backoff,
+    CircuitSettings,
+    ComplexityExample,
+    ComplexitySettings,
+    HealthCheck,
+)
 from llmdeck.config.schema import (
     CacheMode,
     Deployment,
@@ -24,6 +31,11 @@ from llmdeck.config.schema import (
 )
 
 __all__ = [
+    "Backoff",
+    "CircuitSettings",
+    "ComplexityExample",
+    "ComplexitySettings",
+    "HealthCheck",
     "CacheMode",
     "Deployment",
     "IndexSettings",

@@ -17,6 +17,7 @@ from pydantic import (
 )
 
 from llmdeck.config.guards import GuardsConfig
+from llmdeck.config.routing import Backoff, CircuitSettings, ComplexitySettings, HealthCheck
 
 Routing = Literal[
     "priority", "weighted", "least-latency", "lowest-cost", "least-busy", "complexity"
@@ -74,6 +75,13 @@ class ModelAlias(Section):
     deployments: tuple[Deployment, ...] = ()
     tiers: dict[str, str] | None = None
     guards: GuardsConfig | None = None
+    retries: int = Field(default=2, ge=0, le=10)
+    deadline: float = Field(default=120.0, gt=0)
+    queue_timeout: float = Field(default=5.0, ge=0)
+    backoff: Backoff = Field(default_factory=Backoff)
+    circuit: CircuitSettings = Field(default_factory=CircuitSettings)
+    health_check: HealthCheck | None = None
+    complexity: ComplexitySettings = Field(default_factory=ComplexitySettings)
 
     @model_validator(mode="after")
     def _needs_targets(self) -> ModelAlias:
@@ -241,11 +249,25 @@ class Settings(Section):
         for name in names:
             if names.count(name) > 1:
                 raise ValueError(f"model alias {name!r} is defined twice")
-        known = set(names)
+        shared: dict[str, tuple[str, Deployment]] = {}
+        for alias in self.models:
+            for deployment in alias.deployments:
+                first = shared.setdefault(deployment.name, (alias.name, deployment))
+                if first[1] != deployment:
+                    raise ValueError(
+                        f"deployment name {deployment.name!r} is used by {first[0]!r} and "
+                        f"{alias.name!r} with different settings; a name is one deployment"
+                    )
+        routed = {m.name: m.routing for m in self.models}
         for alias in self.models:
             for tier, target in (alias.tiers or {}).items():
-                if target not in known:
+                if target not in routed:
                     raise ValueError(f"{alias.name}.tiers.{tier}: unknown model alias {target!r}")
+                if routed[target] == "complexity":
+                    raise ValueError(
+                        f"{alias.name}.tiers.{tier}: {target!r} routes by complexity itself; "
+                        "a tier must be an alias with deployments"
+                    )
         return self
 
     def alias(self, name: str) -> ModelAlias | None:

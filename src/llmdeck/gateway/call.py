@@ -91,6 +91,7 @@ class Call:
     start_time: float = field(default_factory=time.time)
     started: float = field(default_factory=time.perf_counter)
     cache_control: str | None = None
+    timeout: float | None = None  # the client's own deadline in seconds (x-llmdeck-timeout)
     # outcome
     deployment: Deployment | None = None
     route_reason: str = ""

@@ -12,7 +12,7 @@ from llmdeck.gateway.auth import Authenticator, KeyResolver
 from llmdeck.gateway.call import Call, Kind, Principal, Reply, Shape
 from llmdeck.gateway.pipeline import Stage, compose
 from llmdeck.gateway.providers import Provider, ProviderContext, provider_factories
-from llmdeck.gateway.router import Router
+from llmdeck.gateway.router import Router, circuit_store, recorder_sink
 from llmdeck.gateway.stages.cost import CostStage
 from llmdeck.gateway.stages.guards import GuardStage, gateway_judge, local_embed
 from llmdeck.gateway.stages.prompt import PromptStage
@@ -55,7 +55,14 @@ class Gateway:
         self.renders_prompts = any(isinstance(s, PromptStage) for s in self.stages)
         self.providers: dict[str, Provider] = {}
         self.session: aiohttp.ClientSession | None = None
-        self._handler = compose(self.stages, Router(self.providers))
+        self.router = Router(
+            self.providers,
+            settings,
+            circuits=circuit_store(settings),
+            events=recorder_sink(recorder),
+            embed=local_embed(),
+        )
+        self._handler = compose(self.stages, self.router)
 
     async def start(self) -> None:
         """Open the HTTP pool and build one provider per deployment."""
@@ -74,9 +81,11 @@ class Gateway:
         except BaseException:
             await self.close()
             raise
+        await self.router.start()
 
     async def close(self) -> None:
-        """Close the HTTP pool."""
+        """Stop the router's health checks and close the HTTP pool."""
+        await self.router.close()
         if self.session is not None:
             await self.session.close()
             self.session = None

@@ -14,6 +14,7 @@ from llmdeck.gateway.auth import bearer
 from llmdeck.gateway.call import Call
 from llmdeck.gateway.gateway import Gateway
 from llmdeck.gateway.render import anthropic_sse, openai_sse
+from llmdeck.gateway.router import TIMEOUT_HEADER, request_timeout
 from llmdeck.gateway.wire.anthropic import MessagesRequest, from_chat_response, to_chat_request
 from llmdeck.gateway.wire.openai import (
     ChatRequest,
@@ -89,11 +90,14 @@ def routes(gateway: Gateway) -> list[BaseRoute]:
 
 
 def _join_trace(call: Call, request: Request) -> None:
-    """Join the caller's trace when the request carries a W3C traceparent; honour cache hints."""
-    match = _TRACEPARENT.match(request.headers.get("traceparent", ""))
+    """Join the caller's trace when the request carries a W3C traceparent; honour cache hints
+    and the client's deadline."""
+    headers = request.headers
+    match = _TRACEPARENT.match(headers.get("traceparent", ""))
     if match and match.group(1) != "0" * 32:
         call.trace_id, call.parent_id = match.group(1), match.group(2)
-    call.cache_control = request.headers.get("x-llmdeck-cache")
+    call.cache_control = headers.get("x-llmdeck-cache")
+    call.timeout = request_timeout(headers.get(TIMEOUT_HEADER))
 
 
 def _headers(call: Call) -> dict[str, str]:

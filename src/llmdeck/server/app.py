@@ -102,6 +102,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Starlette:
     checks: dict[str, Any] = {
         "database": health.database_check(rt.store),
         "recorder": health.recorder_check(rt.recorder),
+        "deployments": health.deployments_check(rt.gateway.router),
     }
     loopback_only = rt.gateway.auth.open
     middleware = [Middleware(LoopbackHostMiddleware)] if loopback_only else []

@@ -64,3 +64,19 @@ def recorder_check(recorder: Any) -> Check:
         }
 
     return check
+
+
+def deployments_check(router: Any) -> Check:
+    """Each model alias's deployments: circuit state, load, moving averages, last active check.
+
+    Always ready: a replica whose providers are down still answers (quickly, with a 503 naming
+    them), and taking every replica out of a load balancer would not bring a provider back.
+    `status` says `degraded` when an alias lost a deployment and `down` when one lost all.
+    """
+
+    async def check() -> dict[str, Any]:
+        state = await router.status()
+        status = "down" if state["down"] else "degraded" if state["degraded"] else "ok"
+        return {"ready": True, "status": status, **state}
+
+    return check
