@@ -8,12 +8,12 @@ from urllib.parse import urlparse
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
+from llmdeck.config.cache import AliasCache, BatchSettings, CacheSettings
 from llmdeck.config.guards import GuardsConfig
 
 Routing = Literal[
     "priority", "weighted", "least-latency", "lowest-cost", "least-busy", "complexity"
 ]
-CacheMode = Literal["off", "exact", "semantic"]
 
 
 class Section(BaseModel):
@@ -62,7 +62,7 @@ class ModelAlias(Section):
 
     name: str = Field(min_length=1)
     routing: Routing = "priority"
-    cache: CacheMode = "off"
+    cache: AliasCache = Field(default_factory=AliasCache)
     deployments: tuple[Deployment, ...] = ()
     tiers: dict[str, str] | None = None
     guards: GuardsConfig | None = None
@@ -119,6 +119,8 @@ class Settings(Section):
     models: tuple[ModelAlias, ...] = Field(default_factory=default_models)
     server: ServerSettings = Field(default_factory=ServerSettings)
     observe: ObserveSettings = Field(default_factory=ObserveSettings)
+    cache: CacheSettings = Field(default_factory=CacheSettings)
+    batch: BatchSettings = Field(default_factory=BatchSettings)
     home: Path = Path(".llmdeck")
     database_url: str | None = None
     redis_url: str | None = None
@@ -131,11 +133,20 @@ class Settings(Section):
         for name in names:
             if names.count(name) > 1:
                 raise ValueError(f"model alias {name!r} is defined twice")
+        if self.cache.backend == "redis" and not self.redis_url:
+            raise ValueError("cache.backend: redis needs a Redis URL (LLMDECK_REDIS_URL)")
         known = set(names)
         for alias in self.models:
             for tier, target in (alias.tiers or {}).items():
                 if target not in known:
                     raise ValueError(f"{alias.name}.tiers.{tier}: unknown model alias {target!r}")
+            if alias.cache.semantic and alias.cache.embedding not in known:
+                raise ValueError(
+                    f"{alias.name}.cache.embedding: unknown model alias {alias.cache.embedding!r}"
+                    " (semantic caching embeds the question with it: define an embedding alias,"
+                    " e.g. {name: embed, deployments: [{provider: local,"
+                    " model: default-embedding}]})"
+                )
         return self
 
     def alias(self, name: str) -> ModelAlias | None:

@@ -13,6 +13,7 @@ from llmdeck.gateway.call import Call, Kind, Principal, Reply, Shape
 from llmdeck.gateway.pipeline import Stage, compose
 from llmdeck.gateway.providers import Provider, ProviderContext, provider_factories
 from llmdeck.gateway.router import Router
+from llmdeck.gateway.stages.cache import CacheStage, gateway_embed
 from llmdeck.gateway.stages.cost import CostStage
 from llmdeck.gateway.stages.guards import GuardStage, gateway_judge, local_embed
 from llmdeck.gateway.stages.trace import TraceStage
@@ -42,11 +43,18 @@ class Gateway:
         admin = settings.admin_key.get_secret_value() if settings.admin_key else None
         self.auth = Authenticator(admin, keys)
         guards = GuardStage.from_settings(settings, local_embed(), gateway_judge(self))
+        self.cache = CacheStage.from_settings(settings, gateway_embed(self), recorder.store)
         self.stages: list[Stage] = (
             list(stages)
             if stages is not None
-            else [TraceStage(recorder), *([guards] if guards else []), CostStage()]
+            else [
+                TraceStage(recorder),
+                *([guards] if guards else []),
+                *([self.cache] if self.cache else []),
+                CostStage(),
+            ]
         )
+        self.interactive = 0  # calls in flight that are not batch lines (batches yield to them)
         self.providers: dict[str, Provider] = {}
         self.session: aiohttp.ClientSession | None = None
         self._handler = compose(self.stages, Router(self.providers))
@@ -65,12 +73,16 @@ class Gateway:
                 for deployment in alias.deployments:
                     factory = factories[deployment.provider]
                     self.providers[deployment.name] = factory(deployment, context)
+            if self.cache is not None:
+                await self.cache.start()
         except BaseException:
             await self.close()
             raise
 
     async def close(self) -> None:
-        """Close the HTTP pool."""
+        """Close the cache and the HTTP pool."""
+        if self.cache is not None:
+            await self.cache.close()
         if self.session is not None:
             await self.session.close()
             self.session = None
@@ -110,6 +122,9 @@ class Gateway:
 
     async def handle(self, call: Call) -> Reply:
         """Run the call. A complete reply has ended the call; a stream ends it when done."""
+        if "batch_id" not in call.attributes:
+            self.interactive += 1
+            call.on_end(self._leave)
         try:
             reply = await self._handler(call)
         except BaseException as exc:
@@ -125,6 +140,9 @@ class Gateway:
             call.end()
             return reply
         return tracked(call, reply)
+
+    def _leave(self, call: Call) -> None:
+        self.interactive -= 1
 
 
 def provider_problems(settings: Settings) -> list[Problem]:

@@ -16,6 +16,9 @@ from starlette.requests import Request
 from llmdeck.config import Settings
 from llmdeck.gateway import Gateway
 from llmdeck.gateway.auth import bearer
+from llmdeck.gateway.batch import BatchRunner
+from llmdeck.gateway.batch.routes import routes as batch_routes
+from llmdeck.gateway.cache.routes import routes as cache_routes
 from llmdeck.gateway.routes import routes as gateway_routes
 from llmdeck.gateway.stages.guards import gateway_judge, local_embed
 from llmdeck.guards import DetectorContext
@@ -37,6 +40,7 @@ class Runtime:
     store: Store
     recorder: Recorder
     gateway: Gateway
+    batches: BatchRunner
 
 
 def build_runtime(settings: Settings) -> Runtime:
@@ -44,7 +48,8 @@ def build_runtime(settings: Settings) -> Runtime:
     store = open_store(settings.effective_database_url, run_migrations=False)
     recorder = Recorder(store, settings.observe)
     gateway = Gateway(settings, recorder)
-    return Runtime(settings=settings, store=store, recorder=recorder, gateway=gateway)
+    batches = BatchRunner(gateway, store, settings.batch)
+    return Runtime(settings, store, recorder, gateway, batches)
 
 
 def create_app(settings: Settings, runtime: Runtime | None = None) -> Starlette:
@@ -56,9 +61,11 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Starlette:
         await asyncio.to_thread(rt.store.migrate)
         rt.recorder.start()
         await rt.gateway.start()
+        rt.batches.start()
         try:
             yield
         finally:
+            await rt.batches.stop()
             await rt.gateway.close()
             await asyncio.to_thread(rt.recorder.close)
             await asyncio.to_thread(rt.store.close)
@@ -77,6 +84,8 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Starlette:
         routes=[
             *health.routes(checks),
             *gateway_routes(rt.gateway),
+            *batch_routes(rt.gateway, rt.batches),
+            *cache_routes(rt.gateway),
             *guards_routes(authenticate, detectors),
         ],
         middleware=middleware,

@@ -2,10 +2,23 @@
 
 from sqlalchemy import MetaData
 
-from llmdeck.store.tables import observe
+from llmdeck.store.tables import batch, cache, observe
 from llmdeck.store.tables.base import metadata
 
 spans = observe.spans
 traces = observe.traces
+cache_entries = cache.cache_entries
+files = batch.files
+batches = batch.batches
+batch_lines = batch.batch_lines
 
-__all__ = ["MetaData", "metadata", "spans", "traces"]
+__all__ = [
+    "MetaData",
+    "batch_lines",
+    "batches",
+    "cache_entries",
+    "files",
+    "metadata",
+    "spans",
+    "traces",
+]
