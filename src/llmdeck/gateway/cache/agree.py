@@ -53,16 +53,18 @@ _OPPOSITES = [
     ("upper", "lower"), ("minimize", "maximize"), ("rise", "fall"), ("gain", "loss"),
 ]  # fmt: skip
 # Capitalised words that start questions and requests: not names.
-_COMMON_WORDS = """a an the this that these those what which who whom whose when where why how
-    is are was were be been do does did can could should would will shall may might must have
-    has had i i'm i've i'd me my we our you your he she it its they them their there here please tell
+_COMMON_WORDS = """
+    a an the this that these those what which who whom whose when where why how is are was
+    were be been do does did can could should would will shall may might must have has had i
+    i'm i've i'd me my we our you your he she it its they them their there here please tell
     explain describe give list show name define compare write find let lets let's if in on at
-    for to from of by with about and or but so as any some all each every other is it's
-    whats what's hows how's whos who's wheres where's whens when's okay ok hi hello hey yes
-    quick briefly summarize summarise help can't don't doesn't isn't aren't wasn't weren't
-    won't wouldn't shouldn't couldn't didn't haven't hasn't hadn't also just now then
-    calculate compute convert translate summarize summarise create generate make provide
-    suggest recommend check identify outline draft rewrite fix solve count estimate"""
+    for to from of by with about and or but so as any some all each every other is it's whats
+    what's hows how's whos who's wheres where's whens when's okay ok hi hello hey yes quick
+    briefly summarize summarise help can't don't doesn't isn't aren't wasn't weren't won't
+    wouldn't shouldn't couldn't didn't haven't hasn't hadn't also just now then calculate
+    compute convert translate summarize summarise create generate make provide suggest
+    recommend check identify outline draft rewrite fix solve count estimate
+"""
 _COMMON = frozenset(_COMMON_WORDS.split())
 
 
