@@ -30,6 +30,9 @@ from llmdeck.guards.injection import default_model
 from llmdeck.guards.normalize import normalize
 from llmdeck.guards.signatures import DIRECT, scan
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench.report import write_section
+
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs" / "benchmarks.md"
 HEADING = "## Guards"
@@ -236,14 +239,7 @@ def timing_section() -> list[str]:
 
 def write(section: list[str]) -> None:
     """Replace (or add) the `## Guards` section of docs/benchmarks.md."""
-    text = DOCS.read_text(encoding="utf-8") if DOCS.exists() else "# Benchmarks\n"
-    body = "\n".join([HEADING, "", *section]).rstrip() + "\n"
-    pattern = re.compile(rf"^{re.escape(HEADING)}\n.*?(?=^## |\Z)", re.DOTALL | re.MULTILINE)
-    if pattern.search(text):
-        text = pattern.sub(lambda m: body + "\n", text).rstrip() + "\n"
-    else:
-        text = text.rstrip() + "\n\n" + body
-    DOCS.write_text(text, encoding="utf-8")
+    write_section(HEADING, section, DOCS)
 
 
 NOTES = [

@@ -30,15 +30,16 @@ def line(custom_id: str, content: str, model: str = "gpt", **body: Any) -> str:
     )
 
 
-@pytest.fixture(scope="module")
-def fake() -> Iterator[FakeProvider]:
-    with FakeProvider() as provider:
-        yield provider
+@pytest.fixture
+def fake(fake_provider: FakeProvider) -> FakeProvider:
+    return fake_provider
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory, fake: FakeProvider) -> Iterator[ServerThread]:
-    oa = {"provider": "openai", "api_base": fake.openai_base, "api_key": "sk-fake"}
+def server(
+    tmp_path_factory: pytest.TempPathFactory, fake_provider_server: FakeProvider
+) -> Iterator[ServerThread]:
+    oa = {"provider": "openai", "api_base": fake_provider_server.openai_base, "api_key": "sk-x"}
     price = {"input": 1.0, "output": 2.0}
     models = [
         {"name": "gpt", "deployments": [{**oa, "model": "fake-chat", "price": price}]},
@@ -68,6 +69,15 @@ def wait(sdk: openai.OpenAI, batch_id: str, timeout: float = 30) -> Any:
         time.sleep(0.05)
         batch = sdk.batches.retrieve(batch_id)
     return batch
+
+
+def submit(sdk: openai.OpenAI, content: bytes, endpoint: Any = "/v1/chat/completions") -> Any:
+    """Upload `content`, run it as a batch, and wait for the end."""
+    uploaded = sdk.files.create(file=("in.jsonl", content), purpose="batch")
+    batch = sdk.batches.create(
+        input_file_id=uploaded.id, endpoint=endpoint, completion_window="24h"
+    )
+    return wait(sdk, batch.id)
 
 
 def jsonl(text: str) -> list[dict[str, Any]]:
@@ -124,13 +134,7 @@ def test_a_batch_end_to_end(server: ServerThread, fake: FakeProvider) -> None:
 
 def test_batch_lines_are_traced_with_the_batch_id(server: ServerThread) -> None:
     sdk = client(server)
-    uploaded = sdk.files.create(file=("in.jsonl", line("t1", "traced").encode()), purpose="batch")
-    batch = wait(
-        sdk,
-        sdk.batches.create(
-            input_file_id=uploaded.id, endpoint="/v1/chat/completions", completion_window="24h"
-        ).id,
-    )
+    batch = submit(sdk, line("t1", "traced").encode())
     assert batch.status == "completed"
     (record,) = jsonl(sdk.files.content(batch.output_file_id).text)
     server.runtime.recorder.flush()
@@ -146,24 +150,14 @@ def test_embeddings_batch(server: ServerThread) -> None:
     sdk = client(server)
     request = {"model": "vectors", "input": "embed me"}
     row = {"custom_id": "e1", "method": "POST", "url": "/v1/embeddings", "body": request}
-    uploaded = sdk.files.create(file=("e.jsonl", json.dumps(row).encode()), purpose="batch")
-    batch = sdk.batches.create(
-        input_file_id=uploaded.id, endpoint="/v1/embeddings", completion_window="24h"
-    )
-    batch = wait(sdk, batch.id)
+    batch = submit(sdk, json.dumps(row).encode(), "/v1/embeddings")
     (record,) = jsonl(sdk.files.content(batch.output_file_id).text)
     assert len(record["response"]["body"]["data"][0]["embedding"]) == 16
 
 
 def test_an_unreadable_file_fails_the_batch(server: ServerThread) -> None:
     sdk = client(server)
-    uploaded = sdk.files.create(file=("blank.jsonl", b"\n\n"), purpose="batch")
-    batch = wait(
-        sdk,
-        sdk.batches.create(
-            input_file_id=uploaded.id, endpoint="/v1/chat/completions", completion_window="24h"
-        ).id,
-    )
+    batch = submit(sdk, b"\n\n")
     assert batch.status == "failed"
     assert batch.errors is not None and batch.errors.data is not None
     assert batch.errors.data[0].code == "empty_file"
@@ -256,13 +250,7 @@ def test_list_pages(server: ServerThread) -> None:
 
 def test_output_file_is_served_as_jsonl(server: ServerThread, tmp_path: Path) -> None:
     sdk = client(server)
-    uploaded = sdk.files.create(file=("o.jsonl", line("o", "download").encode()), purpose="batch")
-    batch = wait(
-        sdk,
-        sdk.batches.create(
-            input_file_id=uploaded.id, endpoint="/v1/chat/completions", completion_window="24h"
-        ).id,
-    )
+    batch = submit(sdk, line("o", "download").encode())
     target = tmp_path / "out.jsonl"
     sdk.files.content(batch.output_file_id).write_to_file(target)
     assert jsonl(target.read_text())[0]["custom_id"] == "o"

@@ -9,6 +9,8 @@ from typing import Any
 
 import openai
 import pytest
+import redis
+from tests.conftest import REDIS_URL
 
 from llmdeck.config import Settings
 from llmdeck.gateway import Gateway, Principal
@@ -81,23 +83,31 @@ def keyed_server(settings: Settings) -> ServerThread:
     return ServerThread(settings, runtime=runtime)
 
 
-@pytest.fixture(scope="module")
-def fake() -> Iterator[FakeProvider]:
-    with FakeProvider() as provider:
-        yield provider
-
-
-@pytest.fixture(autouse=True)
-def _fresh_fake(fake: FakeProvider) -> None:
-    fake.reset()
-    fake.clear()
+@pytest.fixture
+def fake(fake_provider: FakeProvider) -> FakeProvider:
+    """The session's fake provider (the llmdeck pytest plugin's), reset for this test."""
+    return fake_provider
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory, fake: FakeProvider) -> Iterator[ServerThread]:
-    settings = cache_settings(tmp_path_factory.mktemp("home"), fake)
+def server(
+    tmp_path_factory: pytest.TempPathFactory, fake_provider_server: FakeProvider
+) -> Iterator[ServerThread]:
+    settings = cache_settings(tmp_path_factory.mktemp("home"), fake_provider_server)
     with keyed_server(settings) as running:
         yield running
+
+
+@pytest.fixture
+def redis_prefix() -> Iterator[str]:
+    """A Redis key prefix of this test's own, emptied afterwards."""
+    prefix = f"test:{uuid.uuid4().hex[:10]}:"
+    yield prefix
+    client = redis.Redis.from_url(REDIS_URL)
+    keys = list(client.scan_iter(match=prefix + "*"))
+    if keys:
+        client.delete(*keys)
+    client.close()
 
 
 @pytest.fixture

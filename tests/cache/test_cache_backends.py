@@ -5,13 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import time
-import uuid
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import numpy as np
 import pytest
-import redis
 from tests.conftest import REDIS_URL
 
 from llmdeck.gateway.cache import CacheBackend, Entry, MemoryBackend, RedisBackend
@@ -43,17 +41,6 @@ def entry(
 def unit(*values: float) -> np.ndarray:
     vector = np.asarray(values, dtype=np.float32)
     return vector / np.linalg.norm(vector)
-
-
-@pytest.fixture
-def redis_prefix() -> Iterator[str]:
-    prefix = f"test:{uuid.uuid4().hex[:10]}:"
-    yield prefix
-    client = redis.Redis.from_url(REDIS_URL)
-    keys = list(client.scan_iter(match=prefix + "*"))
-    if keys:
-        client.delete(*keys)
-    client.close()
 
 
 @pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis)])

@@ -91,6 +91,12 @@ def test_semantic_namespace_and_skips() -> None:
         ("Which is the largest ocean?", "Which is the smallest ocean?", "opposites"),
         ("What to do before a run?", "What to do after a run?", "opposites"),
         ("Explain the `git rebase` command", "Explain the `git merge` command", "names"),
+        ("Is it safe to eat raw eggs?", "Is it unsafe to eat raw eggs?", "negation"),
+        ("Can dogs eat grapes?", "Can cats eat grapes?", "substitution"),
+        ("How do I sort a dict by value?", "How do I sort a dict by key?", "substitution"),
+        ("Is the museum open on Mondays?", "Does the museum open on Monday?", None),
+        ("What is 15% of 200?", "How much is fifteen percent of 200?", None),
+        ("How many days are in a leap year?", "What is the number of days in a leap year?", None),
     ],
 )
 def test_agreement_checks(first: str, second: str, reason: str | None) -> None:

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from tests.cache.conftest import ADMIN_KEY, upstream_calls
 from tests.cache.test_cache_gateway import ask, span
 
+from llmdeck.config import DEFAULT_THRESHOLD
 from llmdeck.store import tables
 from llmdeck.testing import FakeProvider
 from llmdeck.testing.server import ServerThread
@@ -29,7 +30,7 @@ def test_paraphrase_is_a_semantic_hit(
     assert second[:2] == ("semantic-hit", "echo: How tall is the Eiffel Tower?")
     assert upstream_calls(fake) == 1
     row = span(server, second[2])
-    assert row.attributes["cache_similarity"] >= 0.85
+    assert row.attributes["cache_similarity"] >= DEFAULT_THRESHOLD
     assert row.attributes["cache_saved_tokens"] > 0
     # the question was embedded through the gateway: a child embedding span in the same trace
     server.runtime.recorder.flush()
@@ -54,7 +55,7 @@ def test_near_misses_are_refused(
 
 def test_other_system_prompt_never_shares(client_for: Client) -> None:
     client = client_for()
-    question = "Which river flows through Vienna?"
+    question = "Who designed the Sydney Opera House?"
 
     def with_system(system: str, text: str) -> str:
         raw = client.chat.completions.with_raw_response.create(
@@ -64,8 +65,9 @@ def test_other_system_prompt_never_shares(client_for: Client) -> None:
         return raw.headers["x-llmdeck-cache"]
 
     assert with_system("Answer in French.", question) == "miss"
-    assert with_system("Answer in French.", "What river runs through Vienna?") == "semantic-hit"
-    assert with_system("Answer in German.", "What river runs through Vienna?") == "miss"
+    phrased = "Which architect designed the Sydney Opera House?"
+    assert with_system("Answer in French.", phrased) == "semantic-hit"
+    assert with_system("Answer in German.", phrased) == "miss"
 
 
 def test_tool_turns_skip_the_semantic_cache(client_for: Client) -> None:

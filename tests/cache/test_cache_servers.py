@@ -4,13 +4,10 @@ through the database; two servers on one Redis share answers."""
 from __future__ import annotations
 
 import time
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import openai
 import pytest
-import redis
 from tests.cache.conftest import model, upstream_calls
 from tests.conftest import REDIS_URL
 
@@ -53,17 +50,6 @@ def test_persistence_can_be_turned_off(tmp_path: Path, fake: FakeProvider) -> No
         assert ask(server, "exact", "forget me") == "miss"
     with ServerThread(config) as server:
         assert ask(server, "exact", "forget me") == "miss"
-
-
-@pytest.fixture
-def redis_prefix() -> Iterator[str]:
-    prefix = f"test:{uuid.uuid4().hex[:10]}:"
-    yield prefix
-    client = redis.Redis.from_url(REDIS_URL)
-    keys = list(client.scan_iter(match=prefix + "*"))
-    if keys:
-        client.delete(*keys)
-    client.close()
 
 
 @pytest.mark.redis

@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 CacheMode = Literal["off", "exact", "semantic"]
 CacheScope = Literal["key", "team", "user", "global"]
 
-DEFAULT_THRESHOLD = 0.85
+DEFAULT_THRESHOLD = 0.80
 """Cosine similarity a semantic hit needs, chosen from the precision/recall curve of the
 labelled pairs in bench/data (see docs/benchmarks.md, `## Caching`)."""
 

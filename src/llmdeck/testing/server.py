@@ -17,7 +17,9 @@ class ServerThread:
     """A real uvicorn server for `settings` on a free port, in its own thread and event loop
     (with `runtime`, that one: e.g. a gateway given a key resolver)."""
 
-    def __init__(self, settings: Settings, *, port: int = 0, runtime: Runtime | None = None) -> None:
+    def __init__(
+        self, settings: Settings, *, port: int = 0, runtime: Runtime | None = None
+    ) -> None:
         self.app = create_app(settings, runtime)
         self.runtime: Runtime = self.app.state.runtime
         config = uvicorn.Config(
