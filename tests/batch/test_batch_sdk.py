@@ -30,11 +30,6 @@ def line(custom_id: str, content: str, model: str = "gpt", **body: Any) -> str:
     )
 
 
-@pytest.fixture
-def fake(fake_provider: FakeProvider) -> FakeProvider:
-    return fake_provider
-
-
 @pytest.fixture(scope="module")
 def server(
     tmp_path_factory: pytest.TempPathFactory, fake_provider_server: FakeProvider

@@ -77,16 +77,11 @@ def keyed_server(settings: Settings) -> ServerThread:
     store = open_store(settings.effective_database_url, run_migrations=False)
     recorder = Recorder(store, settings.observe)
     gateway = Gateway(settings, recorder, keys=Keys(KEYS))
+    batches = BatchRunner(gateway, store, settings.batch)
     runtime = Runtime(
-        settings, store, recorder, gateway, BatchRunner(gateway, store, settings.batch)
+        settings=settings, store=store, recorder=recorder, gateway=gateway, batches=batches
     )
     return ServerThread(settings, runtime=runtime)
-
-
-@pytest.fixture
-def fake(fake_provider: FakeProvider) -> FakeProvider:
-    """The session's fake provider (the llmdeck pytest plugin's), reset for this test."""
-    return fake_provider
 
 
 @pytest.fixture(scope="module")

@@ -49,7 +49,9 @@ def build_runtime(settings: Settings) -> Runtime:
     recorder = Recorder(store, settings.observe)
     gateway = Gateway(settings, recorder)
     batches = BatchRunner(gateway, store, settings.batch)
-    return Runtime(settings, store, recorder, gateway, batches)
+    return Runtime(
+        settings=settings, store=store, recorder=recorder, gateway=gateway, batches=batches
+    )
 
 
 def create_app(settings: Settings, runtime: Runtime | None = None) -> Starlette:
