@@ -29,7 +29,9 @@ from llmdeck.guards import (
 from llmdeck.guards.injection import default_model
 from llmdeck.guards.normalize import normalize
 from llmdeck.guards.signatures import DIRECT, scan
-from sections import write_section  # bench/sections.py, next to this script
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench.report import write_section
 
 ROOT = Path(__file__).resolve().parents[1]
 HEADING = "## Guards"

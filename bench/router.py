@@ -41,9 +41,11 @@ from llmdeck.gateway import Call, ChatRequest, ChatResponse, Message
 from llmdeck.gateway.router import Router
 from llmdeck.gateway.router.complexity import ComplexityClassifier
 from llmdeck.gateway.wire.openai import Choice, EmbeddingRequest, EmbeddingResponse
-from sections import write_section  # bench/sections.py, next to this script
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from bench.report import write_section  # noqa: E402
+
 HEADING = "## Routing and failover"
 LABELLED = ROOT / "bench" / "data" / "complexity_prompts.jsonl"
 BIN = Path(sys.executable).parent

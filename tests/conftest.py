@@ -11,6 +11,7 @@ import psycopg
 import pytest
 
 from llmdeck.config import Settings
+from llmdeck.testing import FakeProvider
 
 POSTGRES_URL = os.environ.get(
     "LLMDECK_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
@@ -58,6 +59,13 @@ def home(tmp_path: Path) -> Path:
     path = tmp_path / "home"
     path.mkdir()
     return path
+
+
+@pytest.fixture
+def fake(fake_provider: FakeProvider) -> FakeProvider:
+    """The session's fake provider (the llmdeck pytest plugin's), reset for this test.
+    Directories that start a fake of their own override this."""
+    return fake_provider
 
 
 def make_settings(home: Path, **fields: object) -> Settings:

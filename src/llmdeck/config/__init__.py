@@ -1,5 +1,13 @@
 """Settings: llmdeck.yaml and the LLMDECK_* environment, validated once and passed in."""
 
+from llmdeck.config.cache import (
+    DEFAULT_THRESHOLD,
+    AliasCache,
+    BatchSettings,
+    CacheMode,
+    CacheScope,
+    CacheSettings,
+)
 from llmdeck.config.guards import GuardMode, GuardRule, GuardsConfig
 from llmdeck.config.load import find_config, format_loc, load_settings
 from llmdeck.config.routing import (
@@ -10,7 +18,6 @@ from llmdeck.config.routing import (
     HealthCheck,
 )
 from llmdeck.config.schema import (
-    CacheMode,
     Deployment,
     Duration,
     ExportSettings,
@@ -36,7 +43,12 @@ __all__ = [
     "ComplexityExample",
     "ComplexitySettings",
     "HealthCheck",
+    "DEFAULT_THRESHOLD",
+    "AliasCache",
+    "BatchSettings",
     "CacheMode",
+    "CacheScope",
+    "CacheSettings",
     "Deployment",
     "IndexSettings",
     "Metric",

@@ -16,13 +16,13 @@ from pydantic import (
     model_validator,
 )
 
+from llmdeck.config.cache import AliasCache, BatchSettings, CacheSettings
 from llmdeck.config.guards import GuardsConfig
 from llmdeck.config.routing import Backoff, CircuitSettings, ComplexitySettings, HealthCheck
 
 Routing = Literal[
     "priority", "weighted", "least-latency", "lowest-cost", "least-busy", "complexity"
 ]
-CacheMode = Literal["off", "exact", "semantic"]
 
 
 class Section(BaseModel):
@@ -71,7 +71,7 @@ class ModelAlias(Section):
 
     name: str = Field(min_length=1)
     routing: Routing = "priority"
-    cache: CacheMode = "off"
+    cache: AliasCache = Field(default_factory=AliasCache)
     deployments: tuple[Deployment, ...] = ()
     tiers: dict[str, str] | None = None
     guards: GuardsConfig | None = None
@@ -237,6 +237,8 @@ class Settings(Section):
     observe: ObserveSettings = Field(default_factory=ObserveSettings)
     prompts: PromptsSettings = Field(default_factory=PromptsSettings)
     vectors: VectorsSettings = Field(default_factory=VectorsSettings)
+    cache: CacheSettings = Field(default_factory=CacheSettings)
+    batch: BatchSettings = Field(default_factory=BatchSettings)
     home: Path = Path(".llmdeck")
     database_url: str | None = None
     redis_url: str | None = None
@@ -259,6 +261,8 @@ class Settings(Section):
                         f"{alias.name!r} with different settings; a name is one deployment"
                     )
         routed = {m.name: m.routing for m in self.models}
+        if self.cache.backend == "redis" and not self.redis_url:
+            raise ValueError("cache.backend: redis needs a Redis URL (LLMDECK_REDIS_URL)")
         for alias in self.models:
             for tier, target in (alias.tiers or {}).items():
                 if target not in routed:
@@ -268,6 +272,13 @@ class Settings(Section):
                         f"{alias.name}.tiers.{tier}: {target!r} routes by complexity itself; "
                         "a tier must be an alias with deployments"
                     )
+            if alias.cache.semantic and alias.cache.embedding not in routed:
+                raise ValueError(
+                    f"{alias.name}.cache.embedding: unknown model alias {alias.cache.embedding!r}"
+                    " (semantic caching embeds the question with it: define an embedding alias,"
+                    " e.g. {name: embed, deployments: [{provider: local,"
+                    " model: default-embedding}]})"
+                )
         return self
 
     def alias(self, name: str) -> ModelAlias | None:

@@ -13,6 +13,7 @@ from llmdeck.gateway.call import Call, Kind, Principal, Reply, Shape
 from llmdeck.gateway.pipeline import Stage, compose
 from llmdeck.gateway.providers import Provider, ProviderContext, provider_factories
 from llmdeck.gateway.router import Router, circuit_store, recorder_sink
+from llmdeck.gateway.stages.cache import CacheStage, gateway_embed
 from llmdeck.gateway.stages.cost import CostStage
 from llmdeck.gateway.stages.guards import GuardStage, gateway_judge, local_embed
 from llmdeck.gateway.stages.prompt import PromptStage
@@ -46,13 +47,21 @@ class Gateway:
         self.auth = Authenticator(admin, keys)
         prompt = [PromptStage(prompts, settings.alias)] if prompts is not None else []
         guards = GuardStage.from_settings(settings, local_embed(), gateway_judge(self))
+        self.cache = CacheStage.from_settings(settings, gateway_embed(self), recorder.store)
         self.stages: list[Stage] = (
             list(stages)
             if stages is not None
             # prompt before guards: the guards check the rendered messages
-            else [TraceStage(recorder), *prompt, *([guards] if guards else []), CostStage()]
+            else [
+                TraceStage(recorder),
+                *prompt,
+                *([guards] if guards else []),
+                *([self.cache] if self.cache else []),
+                CostStage(),
+            ]
         )
         self.renders_prompts = any(isinstance(s, PromptStage) for s in self.stages)
+        self.interactive = 0  # calls in flight that are not batch lines (batches yield to them)
         self.providers: dict[str, Provider] = {}
         self.session: aiohttp.ClientSession | None = None
         self.router = Router(
@@ -78,14 +87,18 @@ class Gateway:
                 for deployment in alias.deployments:
                     factory = factories[deployment.provider]
                     self.providers[deployment.name] = factory(deployment, context)
+            if self.cache is not None:
+                await self.cache.start()
         except BaseException:
             await self.close()
             raise
         await self.router.start()
 
     async def close(self) -> None:
-        """Stop the router's health checks and close the HTTP pool."""
+        """Stop the router's health checks, close the cache and the HTTP pool."""
         await self.router.close()
+        if self.cache is not None:
+            await self.cache.close()
         if self.session is not None:
             await self.session.close()
             self.session = None
@@ -129,6 +142,9 @@ class Gateway:
 
     async def handle(self, call: Call) -> Reply:
         """Run the call. A complete reply has ended the call; a stream ends it when done."""
+        if "batch_id" not in call.attributes:
+            self.interactive += 1
+            call.on_end(self._leave)
         try:
             reply = await self._handler(call)
         except BaseException as exc:
@@ -144,6 +160,9 @@ class Gateway:
             call.end()
             return reply
         return tracked(call, reply)
+
+    def _leave(self, call: Call) -> None:
+        self.interactive -= 1
 
 
 def _names_its_prompt(request: ChatRequest | EmbeddingRequest) -> bool:

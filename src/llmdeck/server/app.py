@@ -16,6 +16,9 @@ from starlette.requests import Request
 from llmdeck.config import Settings
 from llmdeck.gateway import Gateway, Principal
 from llmdeck.gateway.auth import bearer
+from llmdeck.gateway.batch import BatchRunner
+from llmdeck.gateway.batch.routes import routes as batch_routes
+from llmdeck.gateway.cache.routes import routes as cache_routes
 from llmdeck.gateway.routes import routes as gateway_routes
 from llmdeck.gateway.stages.guards import gateway_judge, local_embed
 from llmdeck.guards import DetectorContext
@@ -51,6 +54,7 @@ class Runtime:
     prompts: Prompts
     vectors: VectorService
     embedder: LoopEmbedder
+    batches: BatchRunner
 
 
 def build_runtime(settings: Settings) -> Runtime:
@@ -68,7 +72,8 @@ def build_runtime(settings: Settings) -> Runtime:
         database_url=settings.database_url,
         recorder=recorder,
     )
-    return Runtime(settings, store, recorder, gateway, prompts, vectors, embedder)
+    batches = BatchRunner(gateway, store, settings.batch)
+    return Runtime(settings, store, recorder, gateway, prompts, vectors, embedder, batches)
 
 
 def create_app(settings: Settings, runtime: Runtime | None = None) -> Starlette:
@@ -83,6 +88,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Starlette:
         await background.start()
         await rt.gateway.start()
         rt.embedder.bind(asyncio.get_running_loop())
+        rt.batches.start()
         canaries = CanaryController(rt.prompts, [ErrorRateCheck(rt.store)])
         tasks = [
             asyncio.create_task(canaries.run(settings.prompts.canary_interval)),
@@ -91,6 +97,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Starlette:
         try:
             yield
         finally:
+            await rt.batches.stop()
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
@@ -122,6 +129,8 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Starlette:
             *health.routes(checks),
             *hot,
             *prompt_routes(rt.prompts, authenticate),
+            *batch_routes(rt.gateway, rt.batches),
+            *cache_routes(rt.gateway),
             *guards_routes(authenticate, detectors),
             *guard(ingest_routes(rt.recorder, settings.server.max_body_bytes), auth, admin=False),
             *guard([*api_routes(rt.recorder), *metrics_routes(rt.recorder)], auth, admin=True),

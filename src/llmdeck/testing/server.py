@@ -14,10 +14,13 @@ from llmdeck.server import Runtime, create_app
 
 
 class ServerThread:
-    """A real uvicorn server for `settings` on a free port, in its own thread and event loop."""
+    """A real uvicorn server for `settings` on a free port, in its own thread and event loop
+    (with `runtime`, that one: e.g. a gateway given a key resolver)."""
 
-    def __init__(self, settings: Settings, *, port: int = 0) -> None:
-        self.app = create_app(settings)
+    def __init__(
+        self, settings: Settings, *, port: int = 0, runtime: Runtime | None = None
+    ) -> None:
+        self.app = create_app(settings, runtime)
         self.runtime: Runtime = self.app.state.runtime
         config = uvicorn.Config(
             self.app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"

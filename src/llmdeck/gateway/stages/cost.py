@@ -26,7 +26,7 @@ class CostStage:
 
 
 def _settle(call: Call) -> None:
-    if call.cost is not None or call.usage is None or call.deployment is None or call.cache:
+    if call.cost is not None or call.usage is None or call.deployment is None:
         return
     price = call.deployment.price
     call.cost = cost_of(call.usage, price) if price is not None else 0.0

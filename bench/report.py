@@ -1,4 +1,4 @@
-"""Writing a benchmark's own `## ...` section of docs/benchmarks.md, keeping the others."""
+"""Writing a benchmark's section of docs/benchmarks.md, leaving the other sections intact."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ DOCS = Path(__file__).resolve().parents[1] / "docs" / "benchmarks.md"
 
 
 def write_section(heading: str, lines: list[str], docs: Path = DOCS) -> None:
-    """Replace (or append) the section under `heading` with `lines`."""
+    """Replace (or append) the section that starts with `heading` (a `## ...` line)."""
     text = docs.read_text(encoding="utf-8") if docs.exists() else "# Benchmarks\n"
     body = "\n".join([heading, "", *lines]).rstrip() + "\n"
     pattern = re.compile(rf"^{re.escape(heading)}\n.*?(?=^## |\Z)", re.DOTALL | re.MULTILINE)
