@@ -13,11 +13,8 @@ import redis
 from tests.conftest import REDIS_URL
 
 from llmdeck.config import Settings
-from llmdeck.gateway import Gateway, Principal
-from llmdeck.gateway.batch import BatchRunner
-from llmdeck.observe import Recorder
-from llmdeck.server import Runtime
-from llmdeck.store import open_store
+from llmdeck.gateway import Principal
+from llmdeck.server import build_runtime
 from llmdeck.testing import FakeProvider
 from llmdeck.testing.server import ServerThread
 
@@ -74,14 +71,7 @@ def cache_settings(home: Path, fake: FakeProvider, **extra: Any) -> Settings:
 
 def keyed_server(settings: Settings) -> ServerThread:
     """A server whose gateway knows the KEYS (and the admin key)."""
-    store = open_store(settings.effective_database_url, run_migrations=False)
-    recorder = Recorder(store, settings.observe)
-    gateway = Gateway(settings, recorder, keys=Keys(KEYS))
-    batches = BatchRunner(gateway, store, settings.batch)
-    runtime = Runtime(
-        settings=settings, store=store, recorder=recorder, gateway=gateway, batches=batches
-    )
-    return ServerThread(settings, runtime=runtime)
+    return ServerThread(settings, runtime=build_runtime(settings, keys=Keys(KEYS)))
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,7 @@ from starlette.requests import Request
 
 from llmdeck.config import Settings
 from llmdeck.gateway import Gateway, Principal
-from llmdeck.gateway.auth import bearer
+from llmdeck.gateway.auth import KeyResolver, bearer
 from llmdeck.gateway.batch import BatchRunner
 from llmdeck.gateway.batch.routes import routes as batch_routes
 from llmdeck.gateway.cache.routes import routes as cache_routes
@@ -57,12 +57,13 @@ class Runtime:
     batches: BatchRunner
 
 
-def build_runtime(settings: Settings) -> Runtime:
-    """Wire the parts together; nothing is opened or started yet."""
+def build_runtime(settings: Settings, *, keys: KeyResolver | None = None) -> Runtime:
+    """Wire the parts together; nothing is opened or started yet. `keys` replaces the virtual
+    keys resolver (tests of applications use it)."""
     store = open_store(settings.effective_database_url, run_migrations=False)
     recorder = Recorder(store, settings.observe)
     prompts = Prompts(store, settings.prompts)
-    gateway = Gateway(settings, recorder, prompts=prompts)
+    gateway = Gateway(settings, recorder, prompts=prompts, keys=keys)
     embedder = LoopEmbedder(gateway)
     vectors = VectorService(
         store,
