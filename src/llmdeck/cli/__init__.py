@@ -3,6 +3,7 @@
     llmdeck quickstart          the embedded demo: server and UI on http://127.0.0.1:4000
     llmdeck serve               serve the gateway, API and UI for a llmdeck.yaml
     llmdeck config check        validate a llmdeck.yaml
+    llmdeck keys create         create a virtual key (list, show, update, revoke, spend, audit)
 
 Exit codes: 0 ok, 1 a failed check or regression, 2 a usage or configuration error.
 """
@@ -15,6 +16,7 @@ import click
 
 from llmdeck import __version__
 from llmdeck.cli import config as config_commands
+from llmdeck.cli import keys as key_commands
 from llmdeck.cli import quickstart as quickstart_command
 from llmdeck.cli import serve as serve_command
 from llmdeck.errors import ConfigError, LlmdeckError
@@ -29,6 +31,7 @@ def cli() -> None:
 cli.add_command(serve_command.serve)
 cli.add_command(quickstart_command.quickstart)
 cli.add_command(config_commands.config)
+cli.add_command(key_commands.keys)
 
 
 def main() -> None:

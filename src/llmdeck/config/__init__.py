@@ -1,6 +1,7 @@
 """Settings: llmdeck.yaml and the LLMDECK_* environment, validated once and passed in."""
 
 from llmdeck.config.guards import GuardMode, GuardRule, GuardsConfig
+from llmdeck.config.limits import LimitsSettings, StateSettings
 from llmdeck.config.load import find_config, format_loc, load_settings
 from llmdeck.config.schema import (
     CacheMode,
@@ -20,6 +21,7 @@ __all__ = [
     "GuardMode",
     "GuardRule",
     "GuardsConfig",
+    "LimitsSettings",
     "ModelAlias",
     "ObserveSettings",
     "Price",
@@ -27,6 +29,7 @@ __all__ = [
     "Section",
     "ServerSettings",
     "Settings",
+    "StateSettings",
     "find_config",
     "format_loc",
     "load_settings",

@@ -9,6 +9,7 @@ from urllib.parse import urlparse
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from llmdeck.config.guards import GuardsConfig
+from llmdeck.config.limits import LimitsSettings, StateSettings
 
 Routing = Literal[
     "priority", "weighted", "least-latency", "lowest-cost", "least-busy", "complexity"
@@ -119,6 +120,8 @@ class Settings(Section):
     models: tuple[ModelAlias, ...] = Field(default_factory=default_models)
     server: ServerSettings = Field(default_factory=ServerSettings)
     observe: ObserveSettings = Field(default_factory=ObserveSettings)
+    state: StateSettings = Field(default_factory=StateSettings)
+    limits: LimitsSettings = Field(default_factory=LimitsSettings)
     home: Path = Path(".llmdeck")
     database_url: str | None = None
     redis_url: str | None = None

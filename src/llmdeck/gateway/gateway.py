@@ -10,11 +10,13 @@ from llmdeck.config import Settings
 from llmdeck.errors import ConfigError, Forbidden, NotFound, Problem
 from llmdeck.gateway.auth import Authenticator, KeyResolver
 from llmdeck.gateway.call import Call, Kind, Principal, Reply, Shape
+from llmdeck.gateway.limits import Controls
 from llmdeck.gateway.pipeline import Stage, compose
 from llmdeck.gateway.providers import Provider, ProviderContext, provider_factories
 from llmdeck.gateway.router import Router
 from llmdeck.gateway.stages.cost import CostStage
 from llmdeck.gateway.stages.guards import GuardStage, gateway_judge, local_embed
+from llmdeck.gateway.stages.limits import LimitsStage
 from llmdeck.gateway.stages.trace import TraceStage
 from llmdeck.gateway.streams import estimated_usage, tracked
 from llmdeck.gateway.wire.openai import (
@@ -36,16 +38,23 @@ class Gateway:
         *,
         keys: KeyResolver | None = None,
         stages: Sequence[Stage] | None = None,
+        controls: Controls | None = None,
     ) -> None:
         self.settings = settings
         self.recorder = recorder
+        self.controls = controls or Controls(settings, recorder.store)
         admin = settings.admin_key.get_secret_value() if settings.admin_key else None
-        self.auth = Authenticator(admin, keys)
+        self.auth = Authenticator(admin, keys if keys is not None else self.controls.ring)
         guards = GuardStage.from_settings(settings, local_embed(), gateway_judge(self))
         self.stages: list[Stage] = (
             list(stages)
             if stages is not None
-            else [TraceStage(recorder), *([guards] if guards else []), CostStage()]
+            else [
+                TraceStage(recorder),
+                LimitsStage(self.controls),
+                *([guards] if guards else []),
+                CostStage(self.controls),
+            ]
         )
         self.providers: dict[str, Provider] = {}
         self.session: aiohttp.ClientSession | None = None
@@ -60,17 +69,20 @@ class Gateway:
         self.session = aiohttp.ClientSession(connector=connector, skip_auto_headers=("User-Agent",))
         context = ProviderContext(session=self.session)
         factories = provider_factories()
+        wrap = self.controls.deployments.wrap
         try:
+            await self.controls.start()
             for alias in self.settings.models:
                 for deployment in alias.deployments:
                     factory = factories[deployment.provider]
-                    self.providers[deployment.name] = factory(deployment, context)
+                    self.providers[deployment.name] = wrap(factory(deployment, context))
         except BaseException:
             await self.close()
             raise
 
     async def close(self) -> None:
-        """Close the HTTP pool."""
+        """Settle what is in flight, close the controls and the HTTP pool."""
+        await self.controls.close()
         if self.session is not None:
             await self.session.close()
             self.session = None

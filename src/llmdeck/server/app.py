@@ -16,12 +16,14 @@ from starlette.requests import Request
 from llmdeck.config import Settings
 from llmdeck.gateway import Gateway
 from llmdeck.gateway.auth import bearer
+from llmdeck.gateway.keys.routes import routes as key_routes
 from llmdeck.gateway.routes import routes as gateway_routes
 from llmdeck.gateway.stages.guards import gateway_judge, local_embed
 from llmdeck.guards import DetectorContext
 from llmdeck.guards.routes import routes as guards_routes
 from llmdeck.observe import Recorder
 from llmdeck.server import health
+from llmdeck.server.access import guard
 from llmdeck.server.errors import HANDLERS
 from llmdeck.server.hosts import LoopbackHostMiddleware
 from llmdeck.store import Store, open_store
@@ -66,6 +68,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Starlette:
     checks: dict[str, Any] = {
         "database": health.database_check(rt.store),
         "recorder": health.recorder_check(rt.recorder),
+        "state": rt.gateway.controls.health,
     }
     middleware = [Middleware(LoopbackHostMiddleware)] if rt.gateway.auth.open else []
     detectors = DetectorContext(local_embed(), gateway_judge(rt.gateway))
@@ -78,6 +81,11 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Starlette:
             *health.routes(checks),
             *gateway_routes(rt.gateway),
             *guards_routes(authenticate, detectors),
+            *guard(
+                key_routes(rt.gateway.controls, admin_key_set=settings.admin_key is not None),
+                rt.gateway.auth,
+                admin=True,
+            ),
         ],
         middleware=middleware,
         exception_handlers=HANDLERS,

@@ -1,0 +1,55 @@
+"""Who may use the management and ingest routes: one guard, wrapped around routes by the server.
+
+With keys configured, `/api/*` needs the admin key, while routes meant for applications (trace
+ingest, feedback scores) take any valid key. On a server with no keys, everyone on loopback may.
+The principal is left in `request.state.principal` for the route.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from llmdeck.errors import ApiError, Forbidden
+from llmdeck.gateway.auth import Authenticator, bearer
+from llmdeck.server.errors import error_response
+
+
+def _secret(scope: Scope) -> str | None:
+    headers = dict(scope.get("headers") or ())
+    api_key = headers.get(b"x-api-key")
+    if api_key:
+        return str(api_key.decode("latin-1"))
+    authorization = headers.get(b"authorization")
+    return bearer(authorization.decode("latin-1") if authorization else None)
+
+
+class Guard:
+    """ASGI wrapper that authenticates before the wrapped route runs."""
+
+    def __init__(self, app: ASGIApp, auth: Authenticator, *, admin: bool) -> None:
+        self.app = app
+        self.auth = auth
+        self.admin = admin
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            try:
+                principal = await self.auth.authenticate(_secret(scope))
+                if self.admin and not principal.admin:
+                    raise Forbidden("this route needs the admin key", code="admin_required")
+            except ApiError as exc:
+                await error_response(exc, scope["path"])(scope, receive, send)
+                return
+            scope.setdefault("state", {})["principal"] = principal
+        await self.app(scope, receive, send)
+
+
+def guard(routes: Sequence[BaseRoute], auth: Authenticator, *, admin: bool) -> list[BaseRoute]:
+    """`routes`, each behind the guard (admin key, or any key when `admin` is False)."""
+    for route in routes:
+        if isinstance(route, Route | Mount):
+            route.app = Guard(route.app, auth, admin=admin)
+    return list(routes)
