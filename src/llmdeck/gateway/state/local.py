@@ -28,18 +28,31 @@ Clock = Callable[[], float]
 
 @dataclass(slots=True)
 class _Budget:
+    """Spent, and held: the sum of the open leases, kept as a total (many may be open at once).
+    Leases are kept in the order they were made, which is the order they fall due (one lease
+    TTL), so expiry looks only at the oldest."""
+
     seed: float
     spent: float
     expire_at: float | None
+    held: float = 0.0
     leases: dict[str, tuple[float, float]] = field(default_factory=dict)  # lease: (amount, due)
 
-    @property
-    def held(self) -> float:
-        return sum(amount for amount, _ in self.leases.values())
+    def hold(self, lease: str, amount: float, due: float) -> None:
+        self.leases[lease] = (amount, due)
+        self.held += amount
+
+    def release(self, lease: str) -> None:
+        found = self.leases.pop(lease, None)
+        if found is not None:
+            self.held = max(0.0, self.held - found[0]) if self.leases else 0.0
 
     def expire_leases(self, now: float) -> None:
-        for lease in [k for k, (_, due) in self.leases.items() if due <= now]:
-            del self.leases[lease]
+        while self.leases:
+            lease, (_, due) = next(iter(self.leases.items()))
+            if due > now:
+                return
+            self.release(lease)
 
 
 class LocalState:
@@ -131,7 +144,7 @@ class LocalState:
         held = budget.held
         cap = limit if self.share >= 1 else budget.seed + (limit - budget.seed) * self.share
         if budget.spent < limit - EPSILON and budget.spent + held + amount <= cap + EPSILON:
-            budget.leases[lease] = (amount, now + lease_ttl)
+            budget.hold(lease, amount, now + lease_ttl)
             return Reservation(True, budget.spent, held)
         return Reservation(False, budget.spent, held)
 
@@ -142,7 +155,7 @@ class LocalState:
         budget = self._budget(key, self.clock())
         if budget is None:
             return None
-        budget.leases.pop(lease, None)
+        budget.release(lease)
         budget.spent += spent
         return BudgetState(budget.spent, budget.held)
 
