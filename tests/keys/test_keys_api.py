@@ -133,6 +133,23 @@ def test_changes_apply_at_once_and_are_audited(serve: Callable[..., ServerThread
     assert budget == {"from": None, "to": 5.0}
 
 
+def test_a_rotated_key_has_a_new_secret_and_keeps_its_settings(
+    serve: Callable[..., ServerThread],
+) -> None:
+    server = serve()
+    key_id, old = create_key(server.url, name="rotating", rpm=50)
+    assert chat(server.url, old).status_code == 200
+
+    with admin_client(server.url) as client:
+        rotated = client.post("/api/keys/rotating/rotate").json()
+        entries = client.get("/api/audit", params={"target": key_id}).json()["entries"]
+
+    assert rotated["id"] == key_id and rotated["rpm"] == 50 and rotated["key"] != old
+    assert chat(server.url, old).status_code == 401
+    assert chat(server.url, rotated["key"]).status_code == 200
+    assert entries[0]["action"] == "key.rotated" and old not in str(entries)
+
+
 def test_a_key_created_on_one_server_works_on_another_at_once(
     serve: Callable[..., ServerThread], tmp_path: Path
 ) -> None:

@@ -38,6 +38,8 @@ def test_create_list_update_revoke(tmp_path: Path) -> None:
     assert {k["name"] for k in listed} == {"ci-bot", "batch"}
     assert all("key" not in k for k in listed)
 
+    rotated = run(tmp_path, "rotate", "ci-bot")
+    assert rotated["id"] == created["id"] and rotated["key"] != created["key"]
     updated = run(tmp_path, "update", "ci-bot", "--rpm", "none", "--tpm", "1000")
     assert (updated["rpm"], updated["tpm"]) == (None, 1000)
     revoked = run(tmp_path, "revoke", created["id"])
@@ -48,7 +50,7 @@ def test_create_list_update_revoke(tmp_path: Path) -> None:
     shown = run(tmp_path, "show", "batch")
     assert shown["usage"]["spent"] == 0.0 and shown["period"] == "day"
     actions = [e["action"] for e in run(tmp_path, "audit", "--key", "ci-bot")["entries"]]
-    assert actions == ["key.revoked", "key.updated", "key.created"]
+    assert actions == ["key.revoked", "key.updated", "key.rotated", "key.created"]
     assert run(tmp_path, "spend", "--by", "team")["rows"] == []
 
 

@@ -1,4 +1,4 @@
-"""llmdeck keys create | list | show | update | revoke | spend | audit
+"""llmdeck keys create | list | show | update | rotate | revoke | spend | audit
 
 These work on the database named by the config (`LLMDECK_DATABASE_URL`, else the SQLite file
 under LLMDECK_HOME), so they need no running server; with Redis configured, running servers hear
@@ -147,7 +147,7 @@ def _key_options(clearable: bool) -> Callable[[Callable[..., Any]], Callable[...
 
 @click.group()
 def keys() -> None:
-    """Virtual keys: create, list, show, update, revoke; spend and the audit log."""
+    """Virtual keys: create, list, show, update, rotate, revoke; spend and the audit log."""
 
 
 @keys.command()
@@ -227,6 +227,22 @@ def update(
         print_json(record.public())
         return
     click.echo(f"updated key {record.name!r} ({record.id}){_limits(record)}")
+
+
+@keys.command()
+@click.argument("key")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@config_option
+def rotate(config_path: str | None, key: str, as_json: bool) -> None:
+    """Give a key a new secret, printed once; the old one is refused from now on."""
+    record, secret = _run(config_path, lambda admin, _: admin.rotate(key, _actor()))
+    if as_json:
+        print_json({"id": record.id, "key": secret, **record.public()})
+        return
+    click.echo(
+        f"rotated key {record.name!r} ({record.id}): the old secret no longer works", err=True
+    )
+    click.echo(secret)
 
 
 @keys.command()

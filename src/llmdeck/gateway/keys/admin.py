@@ -62,6 +62,12 @@ class KeyAdmin:
         await self._notify(record.id)
         return record
 
+    async def rotate(self, ref: str, actor: str) -> tuple[KeyRecord, str]:
+        """A new secret for a live key (shown once); the old one is refused from now on."""
+        record, secret = await self.store.awrite(lambda c: repo.rotate_key(c, ref, actor))
+        await self._notify(record.id)
+        return record, secret
+
     async def revoke(self, ref: str, actor: str) -> KeyRecord:
         """Revoke a key; every replica refuses it within a second."""
         record = await self.store.awrite(lambda c: repo.revoke_key(c, ref, actor))

@@ -148,6 +148,26 @@ def _value(record: KeyRecord, name: str) -> Any:
     return list(value) if isinstance(value, tuple) else value
 
 
+def rotate_key(conn: Connection, ref: str, actor: str) -> tuple[KeyRecord, str]:
+    """Give a live key a new secret; the old one stops working. Limits, budget and spend stay."""
+    record = find_key(conn, ref)
+    if record.revoked_at is not None:
+        raise BadRequest(f"key {record.name!r} ({record.id}) is revoked", code="key_revoked")
+    secret = new_secret()
+    conn.execute(
+        update(keys)
+        .where(keys.c.id == record.id)
+        .values(
+            key_hash=hash_secret(secret),
+            hint=hint(secret),
+            updated_at=time.time(),
+            revision=next_revision(conn),
+        )
+    )
+    write_audit(conn, actor, "key.rotated", record.id, {"name": record.name, "hint": hint(secret)})
+    return find_key(conn, record.id), secret
+
+
 def revoke_key(conn: Connection, ref: str, actor: str) -> KeyRecord:
     """Revoke a key for good (revoking a revoked key changes nothing)."""
     record = find_key(conn, ref)

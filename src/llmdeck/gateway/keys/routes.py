@@ -11,7 +11,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from llmdeck.errors import BadRequest, Forbidden
-from llmdeck.gateway.keys.model import KeyChanges, KeySpec
+from llmdeck.gateway.keys.model import KeyChanges, KeyRecord, KeySpec
 from llmdeck.gateway.limits.events import read_limit_events
 from llmdeck.gateway.spend import COLUMNS, spend_report
 from llmdeck.web import json_response, read_model
@@ -49,6 +49,10 @@ def query_day(request: Request, name: str, default: date) -> str:
         raise BadRequest(f"{name}: expected a day as YYYY-MM-DD, got {raw!r}", param=name) from None
 
 
+def _shown_once(record: KeyRecord, secret: str) -> dict[str, Any]:
+    return {"id": record.id, "key": secret, **record.public(), "note": SHOWN_ONCE}
+
+
 def routes(controls: Controls, *, admin_key_set: bool) -> list[BaseRoute]:
     """The management routes over `controls` (mount them behind the admin guard)."""
     admin = controls.admin
@@ -69,8 +73,7 @@ def routes(controls: Controls, *, admin_key_set: bool) -> list[BaseRoute]:
             )
         spec = await read_model(request, KeySpec)
         record, secret = await admin.create(spec, actor_of(request))
-        body = {"id": record.id, "key": secret, **record.public(), "note": SHOWN_ONCE}
-        return json_response(body, 201)
+        return json_response(_shown_once(record, secret), 201)
 
     async def show_key(request: Request) -> Response:
         record = await admin.get(request.path_params["ref"])
@@ -82,6 +85,10 @@ def routes(controls: Controls, *, admin_key_set: bool) -> list[BaseRoute]:
         changes = await read_model(request, KeyChanges)
         record = await admin.update(request.path_params["ref"], changes, actor_of(request))
         return json_response(record.public())
+
+    async def rotate_key(request: Request) -> Response:
+        record, secret = await admin.rotate(request.path_params["ref"], actor_of(request))
+        return json_response(_shown_once(record, secret))
 
     async def revoke_key(request: Request) -> Response:
         record = await admin.revoke(request.path_params["ref"], actor_of(request))
@@ -130,6 +137,7 @@ def routes(controls: Controls, *, admin_key_set: bool) -> list[BaseRoute]:
         Route("/api/keys/{ref}", show_key, methods=["GET"]),
         Route("/api/keys/{ref}", update_key, methods=["PATCH"]),
         Route("/api/keys/{ref}", revoke_key, methods=["DELETE"]),
+        Route("/api/keys/{ref}/rotate", rotate_key, methods=["POST"]),
         Route("/api/spend", spend, methods=["GET"]),
         Route("/api/audit", audit, methods=["GET"]),
         Route("/api/limits/events", events, methods=["GET"]),

@@ -4,8 +4,9 @@ While Redis is reachable every operation goes to it. When an operation fails bec
 unreachable, that operation and every later one run on local state instead, with each limit
 scaled to this replica's share (1/N of it, N being the replicas last seen through Redis
 heartbeats), and each change is journaled. A monitor pings Redis every `reconnect_interval`;
-once it answers, the journal is replayed into Redis (window counts still inside their window,
-budget reservations and spend), the local counters are dropped, and Redis is used again.
+once it answers, the journal (`journal.py`, folded so it stays small) is replayed into Redis
+(window counts still inside their window, open reservations, spend, settlements), the local
+counters are dropped, and Redis is used again.
 Budgets that Redis lost while it was away are seeded again from the database by their next
 reservation.
 """
@@ -18,10 +19,10 @@ import logging
 import os
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from llmdeck.gateway.state.base import Admission, BudgetState, Reservation, WindowCheck
+from llmdeck.gateway.state.journal import Journal
 from llmdeck.gateway.state.local import LocalState
 from llmdeck.gateway.state.redis import UNAVAILABLE, RedisState
 
@@ -29,40 +30,6 @@ log = logging.getLogger(__name__)
 
 Listener = Callable[[bool, str], None]
 T = TypeVar("T")
-
-
-@dataclass(frozen=True, slots=True)
-class _Window:
-    check: WindowCheck
-    bucket: int
-    delta: int
-
-
-@dataclass(frozen=True, slots=True)
-class _Reserve:
-    key: str
-    lease: str
-    amount: float
-    expire_at: float | None
-    lease_ttl: float
-
-
-@dataclass(frozen=True, slots=True)
-class _Settle:
-    key: str
-    lease: str
-    spent: float
-    expire_at: float | None
-
-
-@dataclass(frozen=True, slots=True)
-class _Incr:
-    key: str
-    amount: float
-    ttl: float | None
-
-
-_Entry = _Window | _Reserve | _Settle | _Incr
 
 
 class ResilientState:
@@ -86,7 +53,7 @@ class ResilientState:
         self.replicas = 1
         self.since = time.time()
         self.reason = "not started"
-        self.journal: list[_Entry] = []
+        self.journal = Journal()
         self.listeners: list[Listener] = []
         self._monitor: asyncio.Task[None] | None = None
 
@@ -180,29 +147,9 @@ class ResilientState:
         self.replicas = max(1, int(results[-1]))
 
     async def _catch_up(self) -> None:
-        """Replay the journal into Redis, oldest first; what fails stays for the next try."""
+        """Replay the journal into Redis; what fails stays for the next try."""
         await self.redis.client.connection_pool.disconnect()  # connections to the old Redis
-        while self.journal:
-            await self._replay(self.journal[0])
-            self.journal.pop(0)
-
-    async def _replay(self, entry: _Entry) -> None:
-        if isinstance(entry, _Window):
-            await self.redis.adjust(entry.check, entry.bucket, entry.delta, create=True)
-        elif isinstance(entry, _Reserve):
-            await self.redis.reserve(
-                entry.key,
-                entry.lease,
-                entry.amount,
-                0.0,
-                expire_at=entry.expire_at,
-                lease_ttl=entry.lease_ttl,
-                force=True,
-            )
-        elif isinstance(entry, _Settle):
-            await self.redis.settle(entry.key, entry.lease, entry.spent, expire_at=entry.expire_at)
-        else:
-            await self.redis.incr(entry.key, entry.amount, ttl=entry.ttl)
+        await self.journal.replay(self.redis)
 
     async def _shared_or_local(self, remote: Callable[[], Awaitable[T]]) -> tuple[bool, T | None]:
         if not self.shared:
@@ -223,7 +170,7 @@ class ResilientState:
         admission = self.local.admit_now(checks)
         if admission.allowed:
             for check, bucket in zip(checks, admission.buckets, strict=True):
-                self.journal.append(_Window(check, bucket, check.amount))
+                self.journal.window(check, bucket, check.amount)
         return admission
 
     async def adjust(self, check: WindowCheck, bucket: int, delta: int) -> None:
@@ -231,7 +178,7 @@ class ResilientState:
         done, _ = await self._shared_or_local(lambda: self.redis.adjust(check, bucket, delta))
         if not done:
             await self.local.adjust(check, bucket, delta)
-            self.journal.append(_Window(check, bucket, delta))
+            self.journal.window(check, bucket, delta)
 
     async def reserve(
         self,
@@ -256,7 +203,7 @@ class ResilientState:
             key, lease, amount, limit, seed=seed, expire_at=expire_at, lease_ttl=lease_ttl
         )
         if reservation.allowed:
-            self.journal.append(_Reserve(key, lease, amount, expire_at, lease_ttl))
+            self.journal.reserve(key, lease, amount, expire_at, lease_ttl)
         return reservation
 
     async def settle(
@@ -269,7 +216,7 @@ class ResilientState:
         )
         if done:
             return result
-        self.journal.append(_Settle(key, lease, spent, expire_at))
+        self.journal.settle(key, lease, spent, expire_at)
         return await self.local.settle(key, lease, spent, expire_at=expire_at)
 
     async def budget(self, key: str) -> BudgetState | None:
@@ -298,7 +245,7 @@ class ResilientState:
         done, result = await self._shared_or_local(lambda: self.redis.incr(key, amount, ttl=ttl))
         if done and result is not None:
             return result
-        self.journal.append(_Incr(key, amount, ttl))
+        self.journal.incr(key, amount, ttl)
         return await self.local.incr(key, amount, ttl=ttl)
 
     async def publish(self, channel: str, message: str) -> None:
