@@ -159,3 +159,34 @@ def test_a_concurrent_burst_spends_exactly_the_budget(
     with admin_client(server.url) as client:
         usage = client.get(f"/api/keys/{key_id}").json()["usage"]
     assert usage["spent"] == pytest.approx(20 * COST) and usage["held"] == pytest.approx(0)
+
+
+def test_a_stream_the_client_abandons_settles_its_reservation(
+    serve: Callable[..., ServerThread], fake: FakeProvider
+) -> None:
+    fake.set(chunks=8, chunk_interval=0.2)
+    server = serve(extra_models=[exact(fake)])
+    key_id, secret = create_key(server.url, name="streamer", budget=10 * COST)
+    body = {
+        "model": "exact",
+        "messages": [{"role": "user", "content": TEXT}],
+        "max_tokens": OUT,
+        "stream": True,
+    }
+    headers = {"authorization": f"Bearer {secret}"}
+
+    with httpx.stream(
+        "POST", f"{server.url}/v1/chat/completions", json=body, headers=headers
+    ) as response:
+        next(response.iter_lines())  # the first event, then hang up
+
+    def usage() -> dict[str, Any]:
+        with admin_client(server.url) as client:
+            found: dict[str, Any] = client.get(f"/api/keys/{key_id}").json()["usage"]
+        return found
+
+    deadline = time.monotonic() + 5
+    while usage()["held"] > 0:
+        assert time.monotonic() < deadline, "the reservation was never settled"
+        time.sleep(0.05)
+    assert 0 < usage()["spent"] <= COST

@@ -55,8 +55,12 @@ def _shown_once(record: KeyRecord, secret: str) -> dict[str, Any]:
 
 def routes(controls: Controls, *, admin_key_set: bool) -> list[BaseRoute]:
     """The management routes over `controls` (mount them behind the admin guard)."""
+    return [*key_routes(controls, admin_key_set=admin_key_set), *report_routes(controls)]
+
+
+def key_routes(controls: Controls, *, admin_key_set: bool) -> list[BaseRoute]:
+    """/api/keys: create, list, show, change, rotate, revoke."""
     admin = controls.admin
-    store = controls.store
 
     async def list_keys(request: Request) -> Response:
         include = request.query_params.get("all", "").lower() in ("1", "true", "yes")
@@ -93,6 +97,21 @@ def routes(controls: Controls, *, admin_key_set: bool) -> list[BaseRoute]:
     async def revoke_key(request: Request) -> Response:
         record = await admin.revoke(request.path_params["ref"], actor_of(request))
         return json_response(record.public())
+
+    return [
+        Route("/api/keys", list_keys, methods=["GET"]),
+        Route("/api/keys", create_key, methods=["POST"]),
+        Route("/api/keys/{ref}", show_key, methods=["GET"]),
+        Route("/api/keys/{ref}", update_key, methods=["PATCH"]),
+        Route("/api/keys/{ref}", revoke_key, methods=["DELETE"]),
+        Route("/api/keys/{ref}/rotate", rotate_key, methods=["POST"]),
+    ]
+
+
+def report_routes(controls: Controls) -> list[BaseRoute]:
+    """/api/spend, /api/audit, /api/limits/events."""
+    admin = controls.admin
+    store = controls.store
 
     async def spend(request: Request) -> Response:
         by = request.query_params.get("by", "key")
@@ -132,12 +151,6 @@ def routes(controls: Controls, *, admin_key_set: bool) -> list[BaseRoute]:
         return json_response({"events": rows})
 
     return [
-        Route("/api/keys", list_keys, methods=["GET"]),
-        Route("/api/keys", create_key, methods=["POST"]),
-        Route("/api/keys/{ref}", show_key, methods=["GET"]),
-        Route("/api/keys/{ref}", update_key, methods=["PATCH"]),
-        Route("/api/keys/{ref}", revoke_key, methods=["DELETE"]),
-        Route("/api/keys/{ref}/rotate", rotate_key, methods=["POST"]),
         Route("/api/spend", spend, methods=["GET"]),
         Route("/api/audit", audit, methods=["GET"]),
         Route("/api/limits/events", events, methods=["GET"]),

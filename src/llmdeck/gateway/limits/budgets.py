@@ -23,6 +23,7 @@ from llmdeck.errors import RateLimited
 from llmdeck.gateway.keys.model import KeyRecord
 from llmdeck.gateway.limits import periods
 from llmdeck.gateway.state import BudgetState, StateBackend
+from llmdeck.gateway.state.base import EPSILON
 
 Seed = Callable[[str, str], Awaitable[float]]
 Event = Callable[[str, str, dict[str, Any]], Awaitable[None]]
@@ -92,7 +93,7 @@ class Budgets:
             )
         if result.allowed:
             return Hold(record, key, lease, amount, span)
-        if result.spent >= record.budget:
+        if result.spent >= record.budget - EPSILON:
             self._spent_out[record.id] = (span.id, record.budget)
             raise self._spent(record, span, result.spent)
         raise self._short(record, span, amount, result.spent, result.held)
@@ -123,7 +124,7 @@ class Budgets:
 
     async def _maybe_tell(self, hold: Hold, state: BudgetState) -> None:
         budget = hold.record.budget or 0.0
-        if state.spent >= budget:
+        if state.spent >= budget - EPSILON:
             await self._tell_once(hold, "budget.exhausted", state, "has spent")
         elif state.spent >= budget * self.settings.budget_warn_at:
             await self._tell_once(hold, "budget.warning", state, "has used")

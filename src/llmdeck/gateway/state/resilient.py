@@ -110,7 +110,7 @@ class ResilientState:
         self.local.share = 1.0
         if was_degraded:
             log.warning("redis is back: limits are shared again")
-        self._tell(True)
+            self._tell(True)
 
     def _tell(self, shared: bool) -> None:
         for listener in self.listeners:
@@ -127,9 +127,9 @@ class ResilientState:
                     await self._heartbeat()
                 else:
                     await self.redis.ping()
-                    await self._catch_up()
                     await self._heartbeat()
-                    self._mark_shared()
+                    await self._catch_up()
+                    self._mark_shared()  # no await since the journal was found empty
             except UNAVAILABLE as exc:
                 self._degrade(exc)
             except Exception:
@@ -147,9 +147,11 @@ class ResilientState:
         self.replicas = max(1, int(results[-1]))
 
     async def _catch_up(self) -> None:
-        """Replay the journal into Redis; what fails stays for the next try."""
+        """Replay the journal into Redis until it is empty (requests keep adding to it while
+        the replay awaits); what fails stays for the next try."""
         await self.redis.client.connection_pool.disconnect()  # connections to the old Redis
-        await self.journal.replay(self.redis)
+        while len(self.journal):
+            await self.journal.replay(self.redis)
 
     async def _shared_or_local(self, remote: Callable[[], Awaitable[T]]) -> tuple[bool, T | None]:
         if not self.shared:
