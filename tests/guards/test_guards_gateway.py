@@ -192,7 +192,7 @@ def test_no_stage_at_all_without_guards(tmp_path: Path, fake: FakeProvider) -> N
     plain = Settings.model_validate({"home": tmp_path})
     store = open_store(plain.effective_database_url, run_migrations=False)
     gateway = Gateway(plain, Recorder(store))
-    assert [type(s).__name__ for s in gateway.stages] == ["TraceStage", "CostStage"]
+    assert [type(s).__name__ for s in gateway.stages] == ["TraceStage", "LimitsStage", "CostStage"]
     store.close()
 
 

@@ -7,6 +7,7 @@
     llmdeck prompts ...         versioned prompts: push/pull files, labels, rollback, canaries
     llmdeck vectors ...         vector collections: list, stats, tune, optimize, migrate
     llmdeck deployments list    circuits, load and latency of each deployment on a running server
+    llmdeck keys create         create a virtual key (list, show, update, revoke, spend, audit)
 
 Exit codes: 0 ok, 1 a failed check or regression, 2 a usage or configuration error.
 """
@@ -20,6 +21,7 @@ import click
 from llmdeck import __version__
 from llmdeck.cli import config as config_commands
 from llmdeck.cli import deployments as deployments_commands
+from llmdeck.cli import keys as key_commands
 from llmdeck.cli import prompts as prompt_commands
 from llmdeck.cli import quickstart as quickstart_command
 from llmdeck.cli import serve as serve_command
@@ -43,6 +45,7 @@ cli.add_command(traces_commands.traces)
 cli.add_command(prompt_commands.prompts)
 cli.add_command(vectors_commands)
 cli.add_command(deployments_commands.deployments)
+cli.add_command(key_commands.keys)
 
 
 def main() -> None:

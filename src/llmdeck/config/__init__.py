@@ -9,6 +9,7 @@ from llmdeck.config.cache import (
     CacheSettings,
 )
 from llmdeck.config.guards import GuardMode, GuardRule, GuardsConfig
+from llmdeck.config.limits import LimitsSettings, StateSettings
 from llmdeck.config.load import find_config, format_loc, load_settings
 from llmdeck.config.routing import (
     Backoff,
@@ -57,6 +58,7 @@ __all__ = [
     "GuardsConfig",
     "Duration",
     "ExportSettings",
+    "LimitsSettings",
     "ModelAlias",
     "ObserveSettings",
     "Price",
@@ -68,6 +70,7 @@ __all__ = [
     "Settings",
     "VectorBackend",
     "VectorsSettings",
+    "StateSettings",
     "find_config",
     "format_loc",
     "load_settings",

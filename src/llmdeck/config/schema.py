@@ -18,6 +18,7 @@ from pydantic import (
 
 from llmdeck.config.cache import AliasCache, BatchSettings, CacheSettings
 from llmdeck.config.guards import GuardsConfig
+from llmdeck.config.limits import LimitsSettings, StateSettings
 from llmdeck.config.routing import Backoff, CircuitSettings, ComplexitySettings, HealthCheck
 
 Routing = Literal[
@@ -239,6 +240,8 @@ class Settings(Section):
     vectors: VectorsSettings = Field(default_factory=VectorsSettings)
     cache: CacheSettings = Field(default_factory=CacheSettings)
     batch: BatchSettings = Field(default_factory=BatchSettings)
+    state: StateSettings = Field(default_factory=StateSettings)
+    limits: LimitsSettings = Field(default_factory=LimitsSettings)
     home: Path = Path(".llmdeck")
     database_url: str | None = None
     redis_url: str | None = None

@@ -10,12 +10,14 @@ from llmdeck.config import ModelAlias, Settings
 from llmdeck.errors import ConfigError, Forbidden, NotFound, Problem
 from llmdeck.gateway.auth import Authenticator, KeyResolver
 from llmdeck.gateway.call import Call, Kind, Principal, Reply, Shape
+from llmdeck.gateway.limits import Controls
 from llmdeck.gateway.pipeline import Stage, compose
 from llmdeck.gateway.providers import Provider, ProviderContext, provider_factories
 from llmdeck.gateway.router import Router, circuit_store, recorder_sink
 from llmdeck.gateway.stages.cache import CacheStage, gateway_embed
 from llmdeck.gateway.stages.cost import CostStage
 from llmdeck.gateway.stages.guards import GuardStage, gateway_judge, local_embed
+from llmdeck.gateway.stages.limits import LimitsStage
 from llmdeck.gateway.stages.prompt import PromptStage
 from llmdeck.gateway.stages.trace import TraceStage
 from llmdeck.gateway.streams import estimated_usage, tracked
@@ -40,11 +42,13 @@ class Gateway:
         keys: KeyResolver | None = None,
         stages: Sequence[Stage] | None = None,
         prompts: Prompts | None = None,
+        controls: Controls | None = None,
     ) -> None:
         self.settings = settings
         self.recorder = recorder
+        self.controls = controls or Controls(settings, recorder.store)
         admin = settings.admin_key.get_secret_value() if settings.admin_key else None
-        self.auth = Authenticator(admin, keys)
+        self.auth = Authenticator(admin, keys if keys is not None else self.controls.ring)
         prompt = [PromptStage(prompts, settings.alias)] if prompts is not None else []
         guards = GuardStage.from_settings(settings, local_embed(), gateway_judge(self))
         self.cache = CacheStage.from_settings(settings, gateway_embed(self), recorder.store)
@@ -54,10 +58,11 @@ class Gateway:
             # prompt before guards: the guards check the rendered messages
             else [
                 TraceStage(recorder),
+                LimitsStage(self.controls),
                 *prompt,
                 *([guards] if guards else []),
                 *([self.cache] if self.cache else []),
-                CostStage(),
+                CostStage(self.controls),
             ]
         )
         self.renders_prompts = any(isinstance(s, PromptStage) for s in self.stages)
@@ -82,11 +87,13 @@ class Gateway:
         self.session = aiohttp.ClientSession(connector=connector, skip_auto_headers=("User-Agent",))
         context = ProviderContext(session=self.session)
         factories = provider_factories()
+        wrap = self.controls.deployments.wrap
         try:
+            await self.controls.start()
             for alias in self.settings.models:
                 for deployment in alias.deployments:
                     factory = factories[deployment.provider]
-                    self.providers[deployment.name] = factory(deployment, context)
+                    self.providers[deployment.name] = wrap(factory(deployment, context))
             if self.cache is not None:
                 await self.cache.start()
         except BaseException:
@@ -95,8 +102,10 @@ class Gateway:
         await self.router.start()
 
     async def close(self) -> None:
-        """Stop the router's health checks, close the cache and the HTTP pool."""
+        """Stop the router's health checks, settle what is in flight, close the controls, the
+        cache and the HTTP pool."""
         await self.router.close()
+        await self.controls.close()
         if self.cache is not None:
             await self.cache.close()
         if self.session is not None:

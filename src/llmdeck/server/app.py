@@ -19,6 +19,7 @@ from llmdeck.gateway.auth import KeyResolver, bearer
 from llmdeck.gateway.batch import BatchRunner
 from llmdeck.gateway.batch.routes import routes as batch_routes
 from llmdeck.gateway.cache.routes import routes as cache_routes
+from llmdeck.gateway.keys.routes import routes as key_routes
 from llmdeck.gateway.routes import routes as gateway_routes
 from llmdeck.gateway.stages.guards import gateway_judge, local_embed
 from llmdeck.guards import DetectorContext
@@ -111,6 +112,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Starlette:
         "database": health.database_check(rt.store),
         "recorder": health.recorder_check(rt.recorder),
         "deployments": health.deployments_check(rt.gateway.router),
+        "state": rt.gateway.controls.health,
     }
     loopback_only = rt.gateway.auth.open
     middleware = [Middleware(LoopbackHostMiddleware)] if loopback_only else []
@@ -137,6 +139,11 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Starlette:
             *guard([*api_routes(rt.recorder), *metrics_routes(rt.recorder)], auth, admin=True),
             *guard(vector_search_routes(rt.vectors), auth, admin=False),
             *guard(vector_routes(rt.vectors), auth, admin=True),
+            *guard(
+                key_routes(rt.gateway.controls, admin_key_set=settings.admin_key is not None),
+                rt.gateway.auth,
+                admin=True,
+            ),
         ],
         middleware=middleware,
         exception_handlers=HANDLERS,

@@ -17,7 +17,8 @@ Check = Callable[[], Awaitable[dict[str, Any]]]
 
 
 def routes(checks: dict[str, Check]) -> list[BaseRoute]:
-    """Health routes over named readiness checks; a check is ready unless it says otherwise."""
+    """Health routes over named readiness checks; a check is ready unless it says otherwise.
+    A ready component may say it is `degraded`; the status is then "degraded" (still 200)."""
 
     async def live(request: Request) -> Response:
         return json_response({"status": "ok"})
@@ -27,7 +28,10 @@ def routes(checks: dict[str, Check]) -> list[BaseRoute]:
         results = await asyncio.gather(*(_run(checks[n]) for n in names))
         components = dict(zip(names, results, strict=True))
         ok = all(c.get("ready", True) for c in components.values())
-        body = {"status": "ready" if ok else "not ready", "components": components}
+        # degraded: serving, but some component runs on a fallback (e.g. local limits)
+        degraded = any(c.get("degraded") for c in components.values())
+        status = ("degraded" if degraded else "ready") if ok else "not ready"
+        body = {"status": status, "components": components}
         return json_response(body, 200 if ok else 503)
 
     return [Route("/health", live), Route("/health/ready", ready)]

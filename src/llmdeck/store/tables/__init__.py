@@ -5,6 +5,13 @@ from sqlalchemy import MetaData
 from llmdeck.store.tables.base import metadata
 from llmdeck.store.tables.batch import batch_lines, batches, files
 from llmdeck.store.tables.cache import cache_entries
+from llmdeck.store.tables.keys import (
+    api_keys,
+    api_keys_revision,
+    audit_log,
+    limit_events,
+    spend_daily,
+)
 from llmdeck.store.tables.observe import events, scores, span_rollups, spans, traces
 from llmdeck.store.tables.prompts import (
     prompt_label_events,
@@ -24,11 +31,15 @@ from llmdeck.store.tables.vectors import (
 
 __all__ = [
     "MetaData",
+    "api_keys",
+    "api_keys_revision",
+    "audit_log",
     "batch_lines",
     "batches",
     "cache_entries",
     "events",
     "files",
+    "limit_events",
     "metadata",
     "prompt_label_events",
     "prompt_labels",
@@ -37,6 +48,7 @@ __all__ = [
     "scores",
     "span_rollups",
     "spans",
+    "spend_daily",
     "traces",
     "vector_aliases",
     "vector_collections",
