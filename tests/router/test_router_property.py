@@ -90,13 +90,17 @@ def _circuit_events(server: ServerThread, deployment: str) -> list[str]:
     rows = server.runtime.store.read(
         lambda conn: list(
             conn.execute(
-                select(tables.spans)
-                .where(tables.spans.c.kind == "other", tables.spans.c.deployment == deployment)
-                .order_by(tables.spans.c.start_time)
+                select(tables.events)
+                .where(tables.events.c.source == "router")
+                .order_by(tables.events.c.time)
             )
         )
     )
-    return [f"{r.attributes['from']}>{r.attributes['to']}" for r in rows]
+    return [
+        f"{r.attributes['from']}>{r.attributes['to']}"
+        for r in rows
+        if r.attributes["deployment"] == deployment
+    ]
 
 
 async def _ask(session: aiohttp.ClientSession, url: str, stream: bool) -> str:

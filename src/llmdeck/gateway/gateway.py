@@ -75,6 +75,7 @@ class Gateway:
             circuits=circuit_store(settings),
             events=recorder_sink(recorder),
             embed=local_embed(),
+            available=self.controls.deployment_available,
         )
         self._handler = compose(self.stages, self.router)
 

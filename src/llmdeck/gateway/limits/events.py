@@ -32,7 +32,7 @@ async def record_limit_event(
     }
     log.info("%s: %s", name, message)
     try:
-        await store.awrite(lambda conn: conn.execute(tables.limit_events.insert().values(**row)))
+        await store.awrite(lambda conn: conn.execute(tables.events.insert().values(**row)))
     except Exception:
         log.exception("could not record event %s", name)
 
@@ -41,8 +41,9 @@ def read_limit_events(
     conn: Connection, *, name: str | None = None, limit: int = 100
 ) -> list[dict[str, Any]]:
     """The latest events first."""
-    table = tables.limit_events
-    query = select(table).order_by(table.c.time.desc()).limit(limit)
+    table = tables.events
+    query = select(table).where(table.c.source == "limits")
+    query = query.order_by(table.c.time.desc()).limit(limit)
     if name is not None:
         query = query.where(table.c.name == name)
     return [dict(row._mapping) for row in conn.execute(query)]

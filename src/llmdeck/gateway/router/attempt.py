@@ -14,6 +14,7 @@ from typing import Any
 
 from llmdeck.config import Deployment
 from llmdeck.gateway.call import Call, ChunkStream, Reply
+from llmdeck.gateway.limits.deployments import DeploymentLimited
 from llmdeck.gateway.providers.base import Provider, ProviderError
 from llmdeck.gateway.router.circuit import Outcome
 from llmdeck.gateway.router.retry import Deadline
@@ -85,6 +86,9 @@ async def run(
         await settle(Settlement("failure"))
         message = f"{deployment.name}: the request's deadline of {deadline.seconds:g}s passed"
         raise ProviderError(message, timeout=True) from None
+    except DeploymentLimited:
+        await settle(Settlement("released"))  # not tried: over its own rate limit, not a fault
+        raise
     except ProviderError as exc:
         rest = exc.retry_after if exc.retry_after and exc.status in (429, 503) else 0.0
         await settle(Settlement("success" if exc.fault == "request" else "failure", rest=rest))

@@ -1,5 +1,5 @@
-"""Circuit state changes as events: a log line, and a span of kind "other" in the trace store
-(`attributes.event == "circuit"`), so they show next to the calls they affected.
+"""Circuit state changes as events: a log line, and an event (`circuit.open`, ...) in the
+observability store, next to the calls they affected.
 
 `announce` is the one place events leave the router; point `EventSink` elsewhere to move them.
 """
@@ -9,9 +9,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from llmdeck.gateway.call import new_span_id, new_trace_id
 from llmdeck.gateway.router.circuit import Transition
-from llmdeck.observe import Recorder, Span
+from llmdeck.observe import Event, Recorder
 
 log = logging.getLogger("llmdeck.router")
 
@@ -35,33 +34,31 @@ def announce(transition: Transition, alias: str, sink: EventSink | None) -> None
         sink(transition, alias)
 
 
-def event_span(transition: Transition, alias: str) -> Span:
-    """The span recording a circuit change."""
-    return Span(
-        id=new_span_id(),
-        trace_id=new_trace_id(),
-        name=f"circuit {transition.deployment}: {transition.before} -> {transition.after}",
-        kind="other",
-        start_time=transition.at,
-        end_time=transition.at,
-        status="error" if transition.after == "open" else "ok",
-        error=transition.reason if transition.after == "open" else None,
-        model_alias=alias,
-        deployment=transition.deployment,
-        latency_ms=0.0,
+def circuit_event(transition: Transition, alias: str) -> Event:
+    """The event recording a circuit change (`circuit.open`, `circuit.half_open`, ...)."""
+    return Event(
+        name=f"circuit.{transition.after.replace('-', '_')}",
+        level="warning" if transition.after == "open" else "info",
+        message=(
+            f"circuit of {transition.deployment} ({alias}): "
+            f"{transition.before} -> {transition.after}: {transition.reason}"
+        ),
+        source="router",
         attributes={
-            "event": "circuit",
+            "deployment": transition.deployment,
+            "alias": alias,
             "from": transition.before,
             "to": transition.after,
             "reason": transition.reason,
         },
+        time=transition.at,
     )
 
 
 def recorder_sink(recorder: Recorder) -> EventSink:
-    """A sink writing each event as a span through the write-behind recorder."""
+    """A sink writing each change as an event through the write-behind recorder."""
 
     def sink(transition: Transition, alias: str) -> None:
-        recorder.record(event_span(transition, alias))
+        recorder.record_event(circuit_event(transition, alias))
 
     return sink

@@ -10,13 +10,14 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from llmdeck.config import Deployment, ModelAlias, Settings
 from llmdeck.errors import BadRequest
 from llmdeck.gateway.call import Call, Reply
+from llmdeck.gateway.limits.deployments import DeploymentLimited
 from llmdeck.gateway.providers.base import Provider, ProviderError
 from llmdeck.gateway.router import attempt
 from llmdeck.gateway.router.circuit import CIRCUIT_OPEN, CircuitStore, LocalCircuits
@@ -51,8 +52,10 @@ class Router:
         events: EventSink | None = None,
         embed: Embed | None = None,
         rng: random.Random | None = None,
+        available: Callable[[str], bool] | None = None,
     ) -> None:
         self.providers = providers
+        self.available = available or (lambda name: True)
         self.settings = settings
         self.circuits: CircuitStore = circuits or LocalCircuits()
         self.events = events
@@ -182,6 +185,10 @@ class _Run:
                 continue
             if self.deadline.remaining() < MIN_ATTEMPT:
                 return None
+            if not self.router.available(deployment.name):
+                limited = ProviderError(f"{deployment.name} is over its own rate limit", status=429)
+                self._fail(failure_of(deployment.name, limited), exclude=True)
+                continue
             load = self.router.loads[deployment.name]
             if not load.try_acquire():
                 busy.append(deployment)
@@ -231,15 +238,16 @@ class _Run:
         except ProviderError as exc:
             if exc.fault == "request":
                 raise BadRequest(exc.message, code="upstream_rejected") from None
-            self._fail(failure_of(deployment.name, exc))
+            # over its own rate limit: not worth waiting for within this request
+            self._fail(failure_of(deployment.name, exc), exclude=isinstance(exc, DeploymentLimited))
             return None
         call.deployment = deployment
         call.route_reason = self._reason(ranking, deployment)
         return reply
 
-    def _fail(self, failure: Failure) -> None:
+    def _fail(self, failure: Failure, *, exclude: bool = False) -> None:
         self.failures.append(failure)
-        if not failure.retryable:
+        if exclude or not failure.retryable:
             self.excluded.add(failure.deployment)
         elif failure.retry_after:
             cap = self.call.alias.backoff.max_retry_after

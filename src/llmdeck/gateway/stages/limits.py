@@ -38,6 +38,9 @@ class LimitsStage:
             try:
                 return await next(call)
             except UpstreamError as exc:
+                over = self.controls.deployments.over_all(call.alias)
+                if over is not None:  # the router skipped some and was refused by the rest
+                    raise over from None
                 if refused and set(exc.deployments) <= set(refused):
                     raise DeploymentLimits.all_refused(call.alias, refused) from None
                 raise

@@ -9,7 +9,6 @@ from llmdeck.store.tables.keys import (
     api_keys,
     api_keys_revision,
     audit_log,
-    limit_events,
     spend_daily,
 )
 from llmdeck.store.tables.observe import events, scores, span_rollups, spans, traces
@@ -39,7 +38,6 @@ __all__ = [
     "cache_entries",
     "events",
     "files",
-    "limit_events",
     "metadata",
     "prompt_label_events",
     "prompt_labels",

@@ -1,4 +1,4 @@
-"""Virtual keys, their change counter, the admin audit log, daily spend, and limit events.
+"""Virtual keys, their change counter, the admin audit log, and daily spend.
 
 A key is stored as the SHA-256 of its secret, never the secret. Every change to `api_keys` takes
 the next `api_keys_revision` value in its own transaction (the counter row is locked until the
@@ -86,16 +86,4 @@ spend_daily = Table(
     _zero("cached_tokens"),
     _zero("cost", real=True),
     Index("ix_spend_daily_key_day", "key_id", "day"),
-)
-
-limit_events = Table(
-    "limit_events",
-    metadata,
-    Column("id", String(32), primary_key=True),
-    time_column("time", nullable=False, index=True),
-    Column("name", Text, nullable=False),
-    Column("level", String(8), nullable=False),
-    text_column("source"),
-    text_column("message"),
-    json_column("attributes"),
 )
