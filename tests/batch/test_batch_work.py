@@ -16,6 +16,7 @@ from llmdeck.config import Settings
 from llmdeck.gateway import Gateway
 from llmdeck.gateway.batch import BatchRunner, Work
 from llmdeck.gateway.batch.work import Outcome
+from llmdeck.jobs import LocalJobs
 from llmdeck.observe import Recorder
 from llmdeck.store import Store, open_store, tables
 
@@ -135,14 +136,17 @@ def test_runner_yields_to_interactive_traffic(tmp_path: Any) -> None:
     store = open_store(settings.effective_database_url)
     try:
         gateway = Gateway(settings, Recorder(store))
-        runner = BatchRunner(gateway, store, settings.batch)
+        runner = BatchRunner(gateway, store, settings.batch, LocalJobs(settings.jobs))
         slots = []
         for busy in (0, 1, 3, 4, 10):
             gateway.interactive = busy
             slots.append(runner.slots())
         assert slots == [4, 3, 1, 1, 1]
         paused = BatchRunner(
-            gateway, store, settings.batch.model_copy(update={"min_concurrency": 0})
+            gateway,
+            store,
+            settings.batch.model_copy(update={"min_concurrency": 0}),
+            LocalJobs(settings.jobs),
         )
         assert paused.slots() == 0
     finally:

@@ -48,7 +48,8 @@ def test_create_list_update_revoke(tmp_path: Path) -> None:
     assert [k["name"] for k in run(tmp_path, "list")["keys"]] == ["batch"]
     assert len(run(tmp_path, "list", "--all")["keys"]) == 2
     shown = run(tmp_path, "show", "batch")
-    assert shown["usage"]["spent"] == 0.0 and shown["period"] == "day"
+    assert shown["usage"]["spent"] == 0.0 and shown["period"] == "day" and not shown["ui"]
+    assert run(tmp_path, "update", "batch", "--ui")["ui"] is True  # may sign in to the web UI
     actions = [e["action"] for e in run(tmp_path, "audit", "--key", "ci-bot")["entries"]]
     assert actions == ["key.revoked", "key.updated", "key.rotated", "key.created"]
     assert run(tmp_path, "spend", "--by", "team")["rows"] == []

@@ -62,6 +62,7 @@ def store(database_url: str) -> Iterator[Store]:
                 input_tokens=50,
                 cost=0.01,
                 cache="hit" if i < 5 else None,
+                attributes={"cache_saved_usd": 0.02} if i < 5 else {},
             )
         )
     recorder.record(
@@ -101,6 +102,7 @@ def test_summary_by_model_matches_hand_computed(store: Store) -> None:
     assert a["ttft_ms"]["avg"] == pytest.approx(5.0)
     assert b["latency_ms"]["p50"] == pytest.approx(2000.0, rel=0.1)
     assert b["cache_hits"] == 5 and b["requests"] == 20
+    assert b["cache_saved_usd"] == pytest.approx(0.1) and a["cache_saved_usd"] == 0
     assert "" not in by_model  # the tool span is not an llm call
 
 
@@ -117,6 +119,17 @@ def test_timeseries_hourly_and_filters(store: Store) -> None:
     assert kinds == {"llm": 100, "tool": 1}
     by_key = ask(store, start=str(DAY0), end=str(DAY0 + 2 * DAY), key="k2", group_by="deployment")
     assert [(s["group"]["deployment"], s["requests"]) for s in by_key["series"]] == [("b-1", 20)]  # type: ignore[attr-defined, index]
+
+
+def test_buckets_between_resolutions_read_the_finer_rollups(store: Store) -> None:
+    # 15-minute points over a range whose calls all fall inside one unfinished hour
+    result = ask(store, start=str(DAY0 + HOUR), end=str(DAY0 + HOUR + 45 * MINUTE), bucket="900")
+    (series,) = result["series"]  # type: ignore[misc]
+    assert [p["requests"] for p in series["points"]] == [15, 15, 15]
+    # hourly points over whole days: each from its hour, not a day's row in its first hour
+    hourly = ask(store, start=str(DAY0), end=str(DAY0 + 2 * DAY), bucket="hour")
+    counts = [p["requests"] for p in hourly["series"][0]["points"]]  # type: ignore[index]
+    assert counts[:3] == [0, 60, 40] and counts[24] == 20 and sum(counts) == 120
 
 
 def test_ranges_use_the_coarsest_rollups_that_fit() -> None:

@@ -165,7 +165,7 @@ sys.stdin.readline()  # both are ready: go
 
 async def main():
     for i in range(count):
-        await asyncio.sleep(0.002)  # let the other process in between pushes
+        await asyncio.sleep(0.02)  # let the other process in between pushes, even under load
         text = f"{who} {i} {{{{ q }}}}"
         content = {"name": "shared", "messages": [{"role": "user", "content": text}]}
         result = await prompts.push(PromptSpec.model_validate(content), Who(who))

@@ -2,6 +2,7 @@
 
     llmdeck quickstart          the embedded demo: server and UI on http://127.0.0.1:4000
     llmdeck serve               serve the gateway, API and UI for a llmdeck.yaml
+    llmdeck worker              run background jobs (batches) from the shared PostgreSQL queue
     llmdeck config check        validate a llmdeck.yaml
     llmdeck traces tail|export  follow live traffic, or write traces as JSONL
     llmdeck prompts ...         versioned prompts: push/pull files, labels, rollback, canaries
@@ -28,6 +29,7 @@ from llmdeck.cli import serve as serve_command
 from llmdeck.cli import traces as traces_commands
 from llmdeck.cli import vectors_data as _vectors_data  # noqa: F401 - registers commands
 from llmdeck.cli import vectors_migrate as _vectors_migrate  # noqa: F401 - registers commands
+from llmdeck.cli import worker as worker_command
 from llmdeck.cli.vectors import vectors as vectors_commands
 from llmdeck.errors import ConfigError, LlmdeckError
 
@@ -39,6 +41,7 @@ def cli() -> None:
 
 
 cli.add_command(serve_command.serve)
+cli.add_command(worker_command.worker)
 cli.add_command(quickstart_command.quickstart)
 cli.add_command(config_commands.config)
 cli.add_command(traces_commands.traces)

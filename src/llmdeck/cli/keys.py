@@ -133,6 +133,7 @@ def _key_options(clearable: bool) -> Callable[[Callable[..., Any]], Callable[...
             "--expires", type=wrap(click.STRING), help="2026-01-31, 2026-01-31T12:00Z, or 30d."
         ),
         click.option("--metadata", type=wrap(click.STRING), help="A JSON object."),
+        click.option("--ui/--no-ui", default=None, help="May sign in to the web UI (docs/ui.md)."),
         click.option("--json", "as_json", is_flag=True, help="Print JSON."),
         config_option,
     ]

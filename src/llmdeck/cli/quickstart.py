@@ -27,7 +27,7 @@ Or with the OpenAI SDK:
       {{"role": "user", "content": "What is the capital of France?"}}])
   print(reply.choices[0].message.content)
 
-Health: {url}/health/ready    Stop: Ctrl+C
+Web UI: {url}/ui/    Health: {url}/health/ready    Stop: Ctrl+C
 """
 
 

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-import gc
 import os
+from pathlib import Path
+from typing import Any
 
 import click
 
 from llmdeck.cli._output import config_option
 from llmdeck.config import Settings, load_settings
+from llmdeck.config.env import LLMDECK_CONFIG
 from llmdeck.server.hosts import check_bind
 
 
@@ -16,7 +18,13 @@ from llmdeck.server.hosts import check_bind
 @config_option
 @click.option("--host", default=None, help="Interface to listen on (default 127.0.0.1).")
 @click.option("--port", type=int, default=None, help="Port (default 4000).")
-@click.option("--workers", type=int, default=1, show_default=True, help="Server processes.")
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Server processes sharing the port (each with its own event loop).",
+)
 @click.option("--insecure", is_flag=True, help="Allow listening beyond loopback with no keys.")
 def serve(
     config_path: str | None, host: str | None, port: int | None, workers: int, insecure: bool
@@ -35,49 +43,50 @@ def run_server(
     insecure: bool = False,
     banner: str = "",
 ) -> None:
-    """Run uvicorn until interrupted."""
+    """Run uvicorn until interrupted: one process serving `settings`, or `workers` processes
+    that each build the app from the same file and environment."""
     import uvicorn
 
-    from llmdeck.server import create_app
+    from llmdeck.server.factory import FACTORY, tune_gc
 
     host = host or settings.server.host
     port = settings.server.port if port is None else port
-    app = create_app(settings)
-    runtime = app.state.runtime
-    check_bind(host, open_access=runtime.gateway.auth.open, insecure=insecure)
+    # keys are loaded when the server starts: at this point only the admin key counts
+    check_bind(host, open_access=settings.admin_key is None, insecure=insecure)
+    options: dict[str, Any] = {
+        "host": host,
+        "port": port,
+        "loop": "uvloop",
+        "http": "httptools",
+        "log_level": "warning",
+        "access_log": False,
+        "timeout_graceful_shutdown": 10,
+    }
+    if workers == 1:
+        from llmdeck.server import create_app
+
+        app = create_app(settings)
+        _announce(settings, host, port, workers, banner)
+        tune_gc()
+        uvicorn.run(app, **options)
+        return
+    if settings.source:  # each worker process loads the file this one did
+        os.environ[LLMDECK_CONFIG.name] = str(Path(settings.source).resolve())
+    _announce(settings, host, port, workers, banner)
+    uvicorn.run(FACTORY, factory=True, workers=workers, **options)
+
+
+def _announce(settings: Settings, host: str, port: int, workers: int, banner: str) -> None:
+    from sqlalchemy.engine import make_url
+
+    from llmdeck.store import normalise_url
+
     where = f"http://{host}:{port}"
-    click.echo(f"llmdeck serving on {where}  (database: {runtime.store.url})", err=True)
-    if runtime.gateway.auth.open:
+    url = make_url(normalise_url(settings.effective_database_url))
+    shown = url.render_as_string(hide_password=True)
+    processes = f", {workers} processes" if workers > 1 else ""
+    click.echo(f"llmdeck serving on {where}  (database: {shown}{processes})", err=True)
+    if settings.admin_key is None:
         click.echo("no keys configured: open to anyone on this machine, loopback only", err=True)
     if banner:
         click.echo(banner.replace("{url}", where), err=True)
-    tune_gc()
-    uvicorn.run(
-        app,
-        host=host,
-        port=port,
-        loop="uvloop",
-        http="httptools",
-        log_level="warning",
-        access_log=False,
-        timeout_graceful_shutdown=10,
-        workers=None if workers == 1 else workers,
-    )
-
-
-YOUNG_OBJECTS = 10_000
-
-
-def tune_gc() -> None:
-    """Set the garbage collector up for serving (once the app is built, before it serves).
-
-    Requests make and drop many small container objects, so with the default thresholds the
-    young generation is collected every 700 allocations and every full collection walks the
-    whole heap of modules, schemas and tables built at startup: 20-25% of the CPU under load.
-    Freezing what startup built keeps full collections off it, and a larger young threshold
-    makes collections ten times rarer (cycles are still found, a little later).
-    """
-    gc.collect()
-    gc.freeze()
-    young, middle, old = gc.get_threshold()
-    gc.set_threshold(max(young, YOUNG_OBJECTS), middle, old)

@@ -9,6 +9,7 @@ from llmdeck.config.cache import (
     CacheSettings,
 )
 from llmdeck.config.guards import GuardMode, GuardRule, GuardsConfig
+from llmdeck.config.jobs import JobsBackend, JobsSettings
 from llmdeck.config.limits import LimitsSettings, StateSettings
 from llmdeck.config.load import find_config, format_loc, load_settings
 from llmdeck.config.routing import (
@@ -33,6 +34,7 @@ from llmdeck.config.schema import (
     Section,
     ServerSettings,
     Settings,
+    UiSettings,
     VectorBackend,
     VectorsSettings,
     parse_duration,
@@ -52,6 +54,8 @@ __all__ = [
     "CacheSettings",
     "Deployment",
     "IndexSettings",
+    "JobsBackend",
+    "JobsSettings",
     "Metric",
     "GuardMode",
     "GuardRule",
@@ -71,6 +75,7 @@ __all__ = [
     "VectorBackend",
     "VectorsSettings",
     "StateSettings",
+    "UiSettings",
     "find_config",
     "format_loc",
     "load_settings",

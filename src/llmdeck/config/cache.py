@@ -72,14 +72,19 @@ class CacheSettings(_Frozen):
 
 
 class BatchSettings(_Frozen):
-    """How batches run: up to `concurrency` lines at once when the gateway is otherwise idle,
-    one fewer for each interactive request in flight, never fewer than `min_concurrency`."""
+    """How batches run: as jobs (`batch.run`), one per `lines_per_job` lines up to `split` of
+    them, so several workers share a batch; each job runs up to `concurrency` lines at once
+    when its process serves no other request, one fewer for each interactive request in flight,
+    never fewer than `min_concurrency`. Every `poll_interval` seconds a sweep ends expired
+    batches and restarts any that no job drives (after a crash)."""
 
     concurrency: int = Field(default=4, gt=0)
     min_concurrency: int = Field(default=1, ge=0)
     max_attempts: int = Field(default=3, gt=0)
     lease: float = Field(default=60.0, gt=0)
-    poll_interval: float = Field(default=1.0, gt=0)
+    poll_interval: float = Field(default=5.0, gt=0)
     max_file_bytes: int = Field(default=200 * 1024 * 1024, gt=0)
     max_lines: int = Field(default=50_000, gt=0)
     drain_timeout: float = Field(default=10.0, ge=0)
+    lines_per_job: int = Field(default=100, gt=0)
+    split: int = Field(default=8, gt=0)

@@ -18,6 +18,7 @@ from pydantic import (
 
 from llmdeck.config.cache import AliasCache, BatchSettings, CacheSettings
 from llmdeck.config.guards import GuardsConfig
+from llmdeck.config.jobs import JobsSettings
 from llmdeck.config.limits import LimitsSettings, StateSettings
 from llmdeck.config.routing import Backoff, CircuitSettings, ComplexitySettings, HealthCheck
 
@@ -175,6 +176,7 @@ class ObserveSettings(Section):
     flush_interval: float = Field(default=0.2, gt=0)
     max_field_chars: int = Field(default=32_000, gt=0)
     sample_rate: float = Field(default=1.0, ge=0, le=1)
+    spool: bool = True  # write queued spans ahead under `home`, so a killed process loses none
     retention: RetentionSettings = Field(default_factory=RetentionSettings)
     export: ExportSettings | None = None
 
@@ -220,6 +222,15 @@ class VectorsSettings(Section):
     quality_k: int = Field(default=10, ge=1, le=1000)
 
 
+class UiSettings(Section):
+    """The web UI's sign-in sessions (signed cookies; see docs/ui.md)."""
+
+    session_ttl: Duration = 8 * 3600.0  # a session ends this long after sign-in
+    # Signs the session cookies. Default: derived from the admin key (so replicas agree and
+    # rotating the key ends every session), else a random secret kept under `home`.
+    session_secret: SecretStr | None = None
+
+
 def default_models() -> tuple[ModelAlias, ...]:
     """The embedded defaults: local extractive answers and local embeddings, no keys."""
     return (
@@ -240,8 +251,10 @@ class Settings(Section):
     vectors: VectorsSettings = Field(default_factory=VectorsSettings)
     cache: CacheSettings = Field(default_factory=CacheSettings)
     batch: BatchSettings = Field(default_factory=BatchSettings)
+    jobs: JobsSettings = Field(default_factory=JobsSettings)
     state: StateSettings = Field(default_factory=StateSettings)
     limits: LimitsSettings = Field(default_factory=LimitsSettings)
+    ui: UiSettings = Field(default_factory=UiSettings)
     home: Path = Path(".llmdeck")
     database_url: str | None = None
     redis_url: str | None = None
@@ -266,6 +279,10 @@ class Settings(Section):
         routed = {m.name: m.routing for m in self.models}
         if self.cache.backend == "redis" and not self.redis_url:
             raise ValueError("cache.backend: redis needs a Redis URL (LLMDECK_REDIS_URL)")
+        if self.jobs.backend == "postgres" and not self.uses_postgres:
+            raise ValueError(
+                "jobs.backend: postgres needs a PostgreSQL database (LLMDECK_DATABASE_URL)"
+            )
         for alias in self.models:
             for tier, target in (alias.tiers or {}).items():
                 if target not in routed:
@@ -295,6 +312,12 @@ class Settings(Section):
     def sqlite_path(self) -> Path:
         """Where the embedded database lives."""
         return self.home / "llmdeck.db"
+
+    @property
+    def uses_postgres(self) -> bool:
+        """Whether the database is PostgreSQL (shared by replicas) rather than SQLite."""
+        url = self.database_url or ""
+        return url.startswith(("postgres://", "postgresql://", "postgresql+"))
 
     @property
     def effective_database_url(self) -> str:

@@ -51,7 +51,9 @@ class Gateway:
         self.auth = Authenticator(admin, keys if keys is not None else self.controls.ring)
         prompt = [PromptStage(prompts, settings.alias)] if prompts is not None else []
         guards = GuardStage.from_settings(settings, local_embed(), gateway_judge(self))
-        self.cache = CacheStage.from_settings(settings, gateway_embed(self), recorder.store)
+        self.cache = CacheStage.from_settings(
+            settings, gateway_embed(self), recorder.store, self.controls.state
+        )
         self.stages: list[Stage] = (
             list(stages)
             if stages is not None
@@ -72,7 +74,7 @@ class Gateway:
         self.router = Router(
             self.providers,
             settings,
-            circuits=circuit_store(settings),
+            circuits=circuit_store(settings, self.controls.state),
             events=recorder_sink(recorder),
             embed=local_embed(),
             available=self.controls.deployment_available,

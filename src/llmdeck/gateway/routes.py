@@ -40,8 +40,8 @@ def routes(gateway: Gateway) -> list[BaseRoute]:
         _join_trace(call, request)
         reply = await gateway.handle(call)
         if isinstance(reply, ChatResponse | EmbeddingResponse):
-            return json_response(reply, headers=_headers(call))
-        return _stream(openai_sse(call, reply), call)
+            return json_response(reply, headers=reply_headers(call))
+        return event_stream(openai_sse(call, reply), call)
 
     async def messages(request: Request) -> Response:
         incoming = parse_model(MessagesRequest, await read_body(request, limit))
@@ -54,8 +54,10 @@ def routes(gateway: Gateway) -> list[BaseRoute]:
         if isinstance(reply, EmbeddingResponse):
             raise TypeError("a chat call got an embedding reply")
         if isinstance(reply, ChatResponse):
-            return json_response(from_chat_response(reply, incoming.model), headers=_headers(call))
-        return _stream(anthropic_sse(call, reply), call)
+            return json_response(
+                from_chat_response(reply, incoming.model), headers=reply_headers(call)
+            )
+        return event_stream(anthropic_sse(call, reply), call)
 
     async def embeddings(request: Request) -> Response:
         body = parse_model(EmbeddingRequest, await read_body(request, limit))
@@ -64,7 +66,7 @@ def routes(gateway: Gateway) -> list[BaseRoute]:
         )
         _join_trace(call, request)
         reply = await gateway.handle(call)
-        return json_response(reply, headers=_headers(call))
+        return json_response(reply, headers=reply_headers(call))
 
     async def models(request: Request) -> Response:
         principal = await gateway.auth.authenticate(bearer(request.headers.get("authorization")))
@@ -100,7 +102,8 @@ def _join_trace(call: Call, request: Request) -> None:
     call.timeout = request_timeout(headers.get(TIMEOUT_HEADER))
 
 
-def _headers(call: Call) -> dict[str, str]:
+def reply_headers(call: Call) -> dict[str, str]:
+    """The x-llmdeck-* response headers of a call."""
     headers = {"x-llmdeck-trace-id": call.trace_id}
     if call.deployment is not None:
         headers["x-llmdeck-deployment"] = call.deployment.name
@@ -109,8 +112,9 @@ def _headers(call: Call) -> dict[str, str]:
     return headers
 
 
-def _stream(body: AsyncIterator[bytes], call: Call) -> EventStream:
-    return EventStream(body, headers={**_SSE_HEADERS, **_headers(call)})
+def event_stream(body: AsyncIterator[bytes], call: Call) -> EventStream:
+    """A streamed reply with the SSE and llmdeck headers."""
+    return EventStream(body, headers={**_SSE_HEADERS, **reply_headers(call)})
 
 
-__all__ = ["routes"]
+__all__ = ["event_stream", "reply_headers", "routes"]

@@ -9,6 +9,7 @@ from llmdeck.observe.metrics import Metrics, Series
 from llmdeck.observe.recorder import Recorder
 from llmdeck.observe.sink import HttpSink
 from llmdeck.observe.span import Event, Score, Span, SpanKind
+from llmdeck.observe.spool import Spool
 from llmdeck.observe.tracing import ActiveSpan, Tracer, current_span, observe
 
 __all__ = [
@@ -17,6 +18,7 @@ __all__ = [
     "HttpSink",
     "Metrics",
     "Recorder",
+    "Spool",
     "Score",
     "Series",
     "Span",

@@ -43,18 +43,21 @@ Segment = tuple[int, int, int]
 """(resolution, start, end): read rows of this resolution with start <= bucket < end."""
 
 
-def segments(start: int, end: int, finest: int = MINUTE) -> list[Segment]:
-    """Cover [start, end) (multiples of `finest`) with as few, as coarse, roll-up rows as can."""
+def segments(start: int, end: int, finest: int = MINUTE, coarsest: int = DAY) -> list[Segment]:
+    """Cover [start, end) (multiples of `finest`) with as few, as coarse, roll-up rows as can,
+    none coarser than `coarsest`."""
     for resolution in (DAY, HOUR, MINUTE):
+        if resolution > coarsest:
+            continue
         if resolution < finest:
             break
         low = -(-start // resolution) * resolution
         high = end // resolution * resolution
         if low < high:
             return [
-                *segments(start, low, finest),
+                *segments(start, low, finest, coarsest),
                 (resolution, low, high),
-                *segments(high, end, finest),
+                *segments(high, end, finest, coarsest),
             ]
     return []
 
@@ -154,13 +157,20 @@ def _metrics(sums: dict[str, Any], seconds: float) -> dict[str, Any]:
         "cached_tokens": sums["cached_tokens"] or 0,
         "cost": float(sums["cost"] or 0.0),
         "cache_hits": sums["cache_hits"] or 0,
+        "cache_saved_usd": float(sums["cache_saved"] or 0.0),
     }
 
 
 def run(conn: Connection, query: Query, retention: RetentionSettings) -> dict[str, Any]:
     """The answer: {"start", "end", "bucket", "group_by", "series": [{"group", "points"}]}
     (one point per series without a bucket)."""
-    finest = max(_finest(query.start, retention, time.time()), query.bucket or MINUTE)
+    finest = _finest(query.start, retention, time.time())
+    coarsest = DAY
+    if query.bucket:
+        # A point sums roll-up rows that tile it: none coarser than the point itself (hours
+        # for hourly points, minutes for 15-minute ones), else a day's row lands in one hour.
+        tiles = [r for r in (MINUTE, HOUR, DAY) if r >= finest and query.bucket % r == 0]
+        finest = coarsest = max(tiles, default=finest)
     step = query.bucket or finest
     if step % finest:
         step = finest
@@ -170,12 +180,12 @@ def run(conn: Connection, query: Query, retention: RetentionSettings) -> dict[st
         raise BadRequest(f"bucket: the range would have over {MAX_POINTS} points", param="bucket")
     columns = [R[c] for name in query.group_by for c in GROUPS[name]]
     keys = [c.name for c in columns]
-    bucket = (R.bucket / literal_column(str(step)) * literal_column(str(step))).label("at")
+    bucket = (R.bucket // literal_column(str(step)) * literal_column(str(step))).label("at")
     selected = [*columns, *([bucket] if query.bucket else [])]
     sums = [func.sum(R[name]).label(name) for name in ROLLUP_SUMS]
     statement = (
         select(*selected, *sums)
-        .where(*_where(query, segments(start, end, finest)))
+        .where(*_where(query, segments(start, end, finest, coarsest)))
         .group_by(*selected)
     )
     series: dict[tuple[Any, ...], dict[str, Any]] = {}

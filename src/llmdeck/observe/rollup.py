@@ -97,6 +97,9 @@ class _Sums:
             totals[1] += 1
         if span.cache and span.cache.endswith("hit"):
             totals[2] += 1
+            saved = span.attributes.get("cache_saved_usd") if span.attributes else None
+            if isinstance(saved, int | float):
+                totals[10] += saved
         latency = span.duration_ms
         if latency is not None:
             totals[3] += latency

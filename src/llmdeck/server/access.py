@@ -2,7 +2,9 @@
 
 With keys configured, `/api/*` needs the admin key, while routes meant for applications (trace
 ingest, feedback scores) take any valid key. On a server with no keys, everyone on loopback may.
-The principal is left in `request.state.principal` for the route.
+A signed-in web UI session (server/ui/) counts as a credential too: the UI's session middleware
+leaves its principal in the request state (`UI_PRINCIPAL`) after checking the cookie, and the
+CSRF token of unsafe requests. The principal is left in `request.state.principal` for the route.
 """
 
 from __future__ import annotations
@@ -14,7 +16,11 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from llmdeck.errors import ApiError, Forbidden
 from llmdeck.gateway.auth import Authenticator, bearer
+from llmdeck.gateway.call import Principal
 from llmdeck.server.errors import error_response
+
+UI_SESSION = "ui_session"
+UI_PRINCIPAL = "ui_principal"
 
 
 def _secret(scope: Scope) -> str | None:
@@ -24,6 +30,16 @@ def _secret(scope: Scope) -> str | None:
         return str(api_key.decode("latin-1"))
     authorization = headers.get(b"authorization")
     return bearer(authorization.decode("latin-1") if authorization else None)
+
+
+async def principal_of(scope: Scope, auth: Authenticator) -> Principal:
+    """Who sent the request: its API key, else its UI session, else (open servers) anyone."""
+    secret = _secret(scope)
+    if secret is None:
+        principal = (scope.get("state") or {}).get(UI_PRINCIPAL)
+        if isinstance(principal, Principal):
+            return principal
+    return await auth.authenticate(secret)
 
 
 class Guard:
@@ -37,7 +53,7 @@ class Guard:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             try:
-                principal = await self.auth.authenticate(_secret(scope))
+                principal = await principal_of(scope, self.auth)
                 if self.admin and not principal.admin:
                     raise Forbidden("this route needs the admin key", code="admin_required")
             except ApiError as exc:

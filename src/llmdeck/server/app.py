@@ -12,10 +12,11 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
+from starlette.routing import BaseRoute, Route
 
 from llmdeck.config import Settings
 from llmdeck.gateway import Gateway, Principal
-from llmdeck.gateway.auth import KeyResolver, bearer
+from llmdeck.gateway.auth import KeyResolver
 from llmdeck.gateway.batch import BatchRunner
 from llmdeck.gateway.batch.routes import routes as batch_routes
 from llmdeck.gateway.cache.routes import routes as cache_routes
@@ -24,17 +25,19 @@ from llmdeck.gateway.routes import routes as gateway_routes
 from llmdeck.gateway.stages.guards import gateway_judge, local_embed
 from llmdeck.guards import DetectorContext
 from llmdeck.guards.routes import routes as guards_routes
-from llmdeck.observe import Recorder
+from llmdeck.jobs import Jobs, open_jobs
+from llmdeck.observe import Recorder, Spool
 from llmdeck.observe.routes import api_routes, ingest_routes, metrics_routes
 from llmdeck.observe.service import Background
 from llmdeck.prompts import CanaryController, ErrorRateCheck, Prompts
 from llmdeck.prompts import routes as prompt_routes
 from llmdeck.server import health
-from llmdeck.server.access import guard
+from llmdeck.server.access import guard, principal_of
 from llmdeck.server.embedder import LoopEmbedder
 from llmdeck.server.errors import HANDLERS
 from llmdeck.server.fast import App
 from llmdeck.server.hosts import LoopbackHostMiddleware
+from llmdeck.server.ui import SessionMiddleware, ui_routes
 from llmdeck.store import Store, open_store
 from llmdeck.vectors import VectorService
 from llmdeck.vectors.routes import quality_schedule
@@ -56,13 +59,15 @@ class Runtime:
     vectors: VectorService
     embedder: LoopEmbedder
     batches: BatchRunner
+    jobs: Jobs
 
 
 def build_runtime(settings: Settings, *, keys: KeyResolver | None = None) -> Runtime:
     """Wire the parts together; nothing is opened or started yet. `keys` replaces the virtual
     keys resolver (tests of applications use it)."""
     store = open_store(settings.effective_database_url, run_migrations=False)
-    recorder = Recorder(store, settings.observe)
+    spool = Spool(settings.home / "spool") if settings.observe.spool else None
+    recorder = Recorder(store, settings.observe, spool)
     prompts = Prompts(store, settings.prompts)
     gateway = Gateway(settings, recorder, prompts=prompts, keys=keys)
     embedder = LoopEmbedder(gateway)
@@ -74,8 +79,30 @@ def build_runtime(settings: Settings, *, keys: KeyResolver | None = None) -> Run
         database_url=settings.database_url,
         recorder=recorder,
     )
-    batches = BatchRunner(gateway, store, settings.batch)
-    return Runtime(settings, store, recorder, gateway, prompts, vectors, embedder, batches)
+    jobs = open_jobs(settings)
+    batches = BatchRunner(gateway, store, settings.batch, jobs)
+    batches.register()
+    return Runtime(settings, store, recorder, gateway, prompts, vectors, embedder, batches, jobs)
+
+
+async def open_runtime(rt: Runtime, background: Background, *, work: bool) -> None:
+    """Migrate, start recording, start the gateway and the job queue (`work`: run jobs here)."""
+    await asyncio.to_thread(rt.store.migrate)
+    await background.start()
+    await rt.gateway.start()
+    rt.embedder.bind(asyncio.get_running_loop())
+    await rt.jobs.start(work=work)
+
+
+async def close_runtime(rt: Runtime, background: Background) -> None:
+    """Stop in reverse: jobs (running ones get their drain time), vectors, the gateway, the
+    recorder (which writes what is queued), the database."""
+    await rt.batches.stop()
+    await rt.jobs.close()
+    await asyncio.to_thread(rt.vectors.close)
+    await rt.gateway.close()
+    await background.close()
+    await asyncio.to_thread(rt.store.close)
 
 
 def create_app(settings: Settings, runtime: Runtime | None = None) -> Starlette:
@@ -86,11 +113,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        await asyncio.to_thread(rt.store.migrate)
-        await background.start()
-        await rt.gateway.start()
-        rt.embedder.bind(asyncio.get_running_loop())
-        rt.batches.start()
+        await open_runtime(rt, background, work=settings.jobs.in_server)
         canaries = CanaryController(rt.prompts, [ErrorRateCheck(rt.store)])
         tasks = [
             asyncio.create_task(canaries.run(settings.prompts.canary_interval)),
@@ -103,48 +126,49 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Starlette:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
-            await asyncio.to_thread(rt.vectors.close)
-            await rt.gateway.close()
-            await background.close()
-            await asyncio.to_thread(rt.store.close)
+            await close_runtime(rt, background)
 
     checks: dict[str, Any] = {
         "database": health.database_check(rt.store),
         "recorder": health.recorder_check(rt.recorder),
         "deployments": health.deployments_check(rt.gateway.router),
         "state": rt.gateway.controls.health,
+        "jobs": health.jobs_check(rt.jobs),
     }
     loopback_only = rt.gateway.auth.open
-    middleware = [Middleware(LoopbackHostMiddleware)] if loopback_only else []
+    routes: list[BaseRoute] = []
+    ui, sessions = ui_routes(settings, rt.gateway, lambda: _features(routes))
+    middleware = [Middleware(SessionMiddleware, sessions=sessions)]
+    if loopback_only:
+        middleware.insert(0, Middleware(LoopbackHostMiddleware))
     detectors = DetectorContext(local_embed(), gateway_judge(rt.gateway))
 
     async def authenticate(request: Request) -> Principal:
-        header = request.headers
-        return await rt.gateway.auth.authenticate(
-            bearer(header.get("authorization")) or header.get("x-api-key")
-        )
+        return await principal_of(request.scope, rt.gateway.auth)
 
     hot = gateway_routes(rt.gateway)
+    routes += [
+        *health.routes(checks),
+        *hot,
+        *prompt_routes(rt.prompts, authenticate),
+        *batch_routes(rt.gateway, rt.batches),
+        *cache_routes(rt.gateway, authenticate),
+        *guards_routes(authenticate, detectors),
+        *guard(ingest_routes(rt.recorder, settings.server.max_body_bytes), auth, admin=False),
+        *guard([*api_routes(rt.recorder), *metrics_routes(rt.recorder)], auth, admin=True),
+        *guard(vector_search_routes(rt.vectors), auth, admin=False),
+        *guard(vector_routes(rt.vectors), auth, admin=True),
+        *guard(
+            key_routes(rt.gateway.controls, admin_key_set=settings.admin_key is not None),
+            rt.gateway.auth,
+            admin=True,
+        ),
+        *ui,
+    ]
     app = App(
         fast=hot,
         loopback_only=loopback_only,
-        routes=[
-            *health.routes(checks),
-            *hot,
-            *prompt_routes(rt.prompts, authenticate),
-            *batch_routes(rt.gateway, rt.batches),
-            *cache_routes(rt.gateway),
-            *guards_routes(authenticate, detectors),
-            *guard(ingest_routes(rt.recorder, settings.server.max_body_bytes), auth, admin=False),
-            *guard([*api_routes(rt.recorder), *metrics_routes(rt.recorder)], auth, admin=True),
-            *guard(vector_search_routes(rt.vectors), auth, admin=False),
-            *guard(vector_routes(rt.vectors), auth, admin=True),
-            *guard(
-                key_routes(rt.gateway.controls, admin_key_set=settings.admin_key is not None),
-                rt.gateway.auth,
-                admin=True,
-            ),
-        ],
+        routes=routes,
         middleware=middleware,
         exception_handlers=HANDLERS,
         lifespan=lifespan,
@@ -153,4 +177,14 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Starlette:
     return app
 
 
-__all__ = ["Runtime", "build_runtime", "create_app"]
+def _features(routes: list[BaseRoute]) -> dict[str, bool]:
+    """Which optional APIs this server has (the UI shows their pages only then)."""
+    paths = {route.path for route in routes if isinstance(route, Route)}
+    return {
+        "datasets": "/api/datasets" in paths,
+        "experiments": "/api/experiments" in paths,
+        "rag": "/api/rag/query" in paths,
+    }
+
+
+__all__ = ["Runtime", "build_runtime", "close_runtime", "create_app", "open_runtime"]

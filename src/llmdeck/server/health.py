@@ -54,6 +54,15 @@ def database_check(store: Any) -> Check:
     return check
 
 
+def jobs_check(jobs: Any) -> Check:
+    """The job queue: connected, and whether this process works it."""
+
+    async def check() -> dict[str, Any]:
+        return dict(jobs.status())
+
+    return check
+
+
 def recorder_check(recorder: Any) -> Check:
     """The recorder's queue and counters; not ready when the queue is over 90% full."""
 

@@ -152,7 +152,7 @@ def _batch_routes(gateway: Gateway, runner: BatchRunner, who: Who) -> Table:
             "expires_at": now + WINDOWS[body.completion_window],
         }
         created = await batches.create(row)
-        runner.wake()
+        await runner.submitted(str(row["id"]))
         return json_response(created)
 
     async def list_batches(request: Request) -> Response:
@@ -168,7 +168,7 @@ def _batch_routes(gateway: Gateway, runner: BatchRunner, who: Who) -> Table:
     async def cancel_batch(request: Request) -> Response:
         _, owner = await who(request)
         cancelled = await batches.cancel(request.path_params["batch_id"], owner)
-        runner.wake()
+        await runner.cancelled(cancelled["id"])
         return json_response(cancelled)
 
     return [

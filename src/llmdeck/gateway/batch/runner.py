@@ -1,19 +1,31 @@
-"""The batch runner: claims lines from the database and runs them through the gateway in the
-background, yielding to interactive traffic.
+"""The batch runner: the handlers of the batch jobs, which claim lines from the database and run
+them through the gateway, yielding to interactive traffic.
 
-At most `concurrency` lines run at once, one fewer for each interactive request in flight, but
-never fewer than `min_concurrency` (0 pauses batches entirely while the gateway is busy). The
-runner only claims lines it can start now, so other workers (another replica, or a separate
-worker process running this same class) share the queue. On shutdown it stops claiming, waits
-up to `drain_timeout` for the lines it runs, and hands back any still unanswered.
+Jobs (through `llmdeck.jobs`, so in-process by default and in `llmdeck worker` processes with
+PostgreSQL):
+
+- `batch.start {batch_id}`: read the input file into lines (once: the batch row is locked and
+  must still be `validating`), then enqueue `split` (at most) `batch.run` jobs.
+- `batch.run {batch_id}`: claim lines of the batch and run them, up to `concurrency` at once
+  (one fewer per interactive request in flight in this process, never fewer than
+  `min_concurrency`), until none is left to claim; settle the batch; if lines remain that
+  cannot be claimed yet (a retry's backoff, another worker's lease), enqueue one more
+  `batch.run` for when they can.
+- `batch.sweep` (every `poll_interval`): start batches still `validating` whose start job was
+  lost, end finished, cancelled and expired ones, and enqueue a `batch.run` for batches with
+  lines to run and nobody on them (after a crash, or a restart of the in-process queue).
+
+Every handler is idempotent: a line is answered only under its claim, so a job delivered twice
+runs no line twice; a duplicated job finds nothing to claim.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import math
 import os
-import time
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
@@ -23,6 +35,7 @@ from llmdeck.gateway.batch.batches import principal_from
 from llmdeck.gateway.batch.execute import execute
 from llmdeck.gateway.batch.work import Claimed, Work
 from llmdeck.gateway.call import Principal
+from llmdeck.jobs import Job, Jobs
 from llmdeck.store import Store, tables
 
 if TYPE_CHECKING:
@@ -31,90 +44,170 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MAX_BACKOFF = 60.0
+START, RUN, SWEEP = "batch.start", "batch.run", "batch.sweep"
 
 
 class BatchRunner:
-    """Runs batches for one process. `wake()` when a batch is created or cancelled."""
+    """The batch jobs of one process; `register()` them on the process's job queue."""
 
-    def __init__(self, gateway: Gateway, store: Store, settings: BatchSettings) -> None:
+    def __init__(self, gateway: Gateway, store: Store, settings: BatchSettings, jobs: Jobs) -> None:
         self.gateway = gateway
         self.store = store
         self.settings = settings
+        self.jobs = jobs
         self.worker = f"w-{os.getpid()}-{os.urandom(4).hex()}"
         self.work = Work(store, settings.lease)
-        self._running: dict[int, asyncio.Task[None]] = {}
+        self._lines: dict[int, asyncio.Task[None]] = {}
         self._owners: dict[str, tuple[Principal, str]] = {}
-        self._wake = asyncio.Event()
         self._stopping = False
-        self._task: asyncio.Task[None] | None = None
         self._claims = 0
-        self._renewed = 0.0
-        self._looked = 0.0
+        self._renewer: asyncio.Task[None] | None = None
+
+    def register(self) -> None:
+        """Register the batch handlers and the periodic sweep."""
+        self.jobs.register(START, self._start)
+        self.jobs.register(RUN, self._run)
+        self.jobs.register(SWEEP, self._sweep)
+        self.jobs.every(SWEEP, self.settings.poll_interval)
 
     def slots(self) -> int:
-        """How many lines may run now, given the interactive requests in flight."""
+        """How many lines one job may run now, given the interactive requests in flight."""
         busy = max(0, self.gateway.interactive)
         return max(self.settings.min_concurrency, self.settings.concurrency - busy)
 
     @property
     def running(self) -> int:
-        """Lines running now."""
-        return len(self._running)
+        """Lines running in this process now."""
+        return len(self._lines)
 
-    def start(self) -> None:
-        """Start the background loop."""
-        if self._task is None:
-            self._task = asyncio.get_running_loop().create_task(self._run())
+    async def submitted(self, batch_id: str) -> None:
+        """A batch was created: start it."""
+        await self.jobs.enqueue(START, {"batch_id": batch_id}, dedupe=f"{START}:{batch_id}")
 
-    def wake(self) -> None:
-        """Look for work now (a batch was created or cancelled)."""
-        self._looked = 0.0
-        self._wake.set()
+    async def cancelled(self, batch_id: str) -> None:
+        """A batch was asked to stop: settle it now (lines running elsewhere settle it again
+        when they end)."""
+        await self.jobs.enqueue(RUN, {"batch_id": batch_id})
 
     async def stop(self) -> None:
-        """Stop claiming, let running lines finish (up to `drain_timeout`), hand back the rest."""
+        """Stop claiming: running jobs let their lines finish (up to `drain_timeout`), hand back
+        the rest and leave a job behind for whoever runs next."""
         self._stopping = True
-        self._wake.set()
-        if self._task is not None:
-            await asyncio.gather(self._task, return_exceptions=True)
-            self._task = None
+        if self._renewer is not None:
+            self._renewer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._renewer
+            self._renewer = None
 
-    async def _run(self) -> None:
-        while not self._stopping:
-            try:
-                await self._tick()
-            except Exception:  # a database hiccup must not end the runner
-                log.exception("batch runner tick failed")
-            try:
-                await asyncio.wait_for(self._wake.wait(), self.settings.poll_interval)
-            except TimeoutError:
-                pass
-            self._wake.clear()
-        await self._drain()
+    # handlers
 
-    async def _tick(self) -> None:
-        now = time.monotonic()
-        if now - self._looked >= self.settings.poll_interval:
-            self._looked = now
-            await self._look_after_batches()
-        free = self.slots() - len(self._running)
-        if free > 0:
-            self._claims += 1
-            claimed = await self.work.claim(self.worker, f"{self.worker}:{self._claims}", free)
-            for line in claimed:
-                self._running[line.id] = asyncio.create_task(self._line(line))
-        if self._running and now - self._renewed >= self.settings.lease / 3:
-            self._renewed = now
-            await self.work.renew(self.worker)
+    async def _start(self, job: Job) -> None:
+        batch_id = str(job.payload["batch_id"])
+        await self.work.ingest(batch_id, self.settings.max_lines)
+        lines = await self.work.open_lines(batch_id)
+        if not lines:
+            await self._settle(batch_id)
+            return
+        split = min(self.settings.split, math.ceil(lines / self.settings.lines_per_job))
+        for _ in range(split):
+            await self.jobs.enqueue(RUN, {"batch_id": batch_id})
 
-    async def _look_after_batches(self) -> None:
-        """Start new batches; end finished, cancelled and expired ones."""
+    async def _run(self, job: Job) -> None:
+        batch_id = str(job.payload["batch_id"])
+        self._keep_leases()
+        mine: dict[asyncio.Task[None], Claimed] = {}
+        try:
+            while not self._stopping:
+                free = self.slots() - len(mine)
+                if free > 0:
+                    for line in await self._claim(batch_id, free):
+                        mine[self._spawn(line)] = line
+                if not mine:
+                    break
+                done, _ = await asyncio.wait(mine, return_when=asyncio.FIRST_COMPLETED)
+                for task in done:
+                    del mine[task]
+        except asyncio.CancelledError:
+            await self._drain(mine, 0.0)
+            raise
+        await self._drain(mine, self.settings.drain_timeout)  # lines left only when stopping
+        await self._settle(batch_id)
+        await self._follow_up(batch_id)
+
+    async def _sweep(self, job: Job) -> None:
         found = await self.work.statuses()
         for batch_id in found.get("validating", []):
-            await self.work.ingest(batch_id, self.settings.max_lines)
+            await self.submitted(batch_id)
         for status in ("in_progress", "cancelling"):
             for batch_id in found.get(status, []):
                 await self.work.settle(batch_id, status)
+        for batch_id in await self.work.unattended():
+            await self._enqueue_run(batch_id, 0.0)
+
+    # parts
+
+    async def _claim(self, batch_id: str, free: int) -> list[Claimed]:
+        self._claims += 1
+        token = f"{self.worker}:{self._claims}"
+        return await self.work.claim(self.worker, token, free, batch_id=batch_id)
+
+    def _spawn(self, line: Claimed) -> asyncio.Task[None]:
+        task = asyncio.create_task(self._line(line))
+        self._lines[line.id] = task
+        task.add_done_callback(lambda _: self._lines.pop(line.id, None))
+        return task
+
+    async def _drain(self, mine: dict[asyncio.Task[None], Claimed], timeout: float) -> None:
+        """Let this job's lines finish (up to `timeout`), cancel the rest and hand them back."""
+        if not mine:
+            return
+        late: set[asyncio.Task[None]] = set(mine)
+        if timeout > 0:
+            _, late = await asyncio.wait(mine, timeout=timeout)
+        for task in late:
+            task.cancel()
+        await asyncio.gather(*late, return_exceptions=True)
+        if late:
+            try:
+                await self.work.release(self.worker, [mine[task] for task in late])
+            except Exception:  # leases expire anyway
+                log.exception("could not hand back batch lines")
+
+    async def _settle(self, batch_id: str) -> None:
+        status = await self.store.aread(
+            lambda conn: conn.execute(
+                select(tables.batches.c.status).where(tables.batches.c.id == batch_id)
+            ).scalar()
+        )
+        if status in ("in_progress", "cancelling"):
+            await self.work.settle(batch_id, status)
+
+    async def _follow_up(self, batch_id: str) -> None:
+        """One more run job for lines that cannot be claimed yet (or at once, when stopping:
+        another process takes it)."""
+        wait = await self.work.next_open(batch_id)
+        if wait is not None:
+            await self._enqueue_run(batch_id, 0.0 if self._stopping else wait + 0.05)
+
+    async def _enqueue_run(self, batch_id: str, delay: float) -> None:
+        await self.jobs.enqueue(
+            RUN, {"batch_id": batch_id}, delay=delay, dedupe=f"{RUN}:{batch_id}:next"
+        )
+
+    def _keep_leases(self) -> None:
+        if self._renewer is None or self._renewer.done():
+            self._renewer = asyncio.create_task(self._renew(), name="llmdeck-batch-leases")
+
+    async def _renew(self) -> None:
+        """Extend the leases of this process's running lines every third of a lease."""
+        while True:
+            await asyncio.sleep(self.settings.lease / 3)
+            if not self._lines:
+                continue
+            try:
+                await self.work.renew(self.worker)
+            except Exception:  # a database hiccup: the next renewal may still be in time
+                log.warning("could not renew batch leases", exc_info=True)
 
     async def _line(self, line: Claimed) -> None:
         try:
@@ -127,9 +220,6 @@ class BatchRunner:
                 await self.work.answer(line, outcome)
         except Exception:  # the lease runs out and the line is tried again
             log.exception("batch %s line %d could not be recorded", line.batch_id, line.line)
-        finally:
-            self._running.pop(line.id, None)
-            self._wake.set()
 
     async def _owner(self, batch_id: str) -> tuple[Principal, str]:
         known = self._owners.get(batch_id)
@@ -139,15 +229,3 @@ class BatchRunner:
             row: Any = await self.store.aread(lambda conn: conn.execute(query).one())
             known = self._owners[batch_id] = (principal_from(row.principal or {}), row.endpoint)
         return known
-
-    async def _drain(self) -> None:
-        running = list(self._running.values())
-        if running:
-            _, late = await asyncio.wait(running, timeout=self.settings.drain_timeout)
-            for task in late:
-                task.cancel()
-            await asyncio.gather(*late, return_exceptions=True)
-        try:
-            await self.work.release(self.worker)
-        except Exception:  # leases expire anyway
-            log.exception("could not hand back batch lines")

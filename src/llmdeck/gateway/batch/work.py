@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, and_, func, insert, or_, select, update
+from sqlalchemy import Connection, and_, case, func, insert, or_, select, update
 
 from llmdeck.gateway.batch.batches import WINDOWS
 from llmdeck.gateway.batch.files import file_row
@@ -64,12 +64,16 @@ class Work:
         self.store = store
         self.lease = lease
 
-    async def claim(self, worker: str, token: str, limit: int) -> list[Claimed]:
-        """Up to `limit` runnable lines of active batches, oldest first."""
+    async def claim(
+        self, worker: str, token: str, limit: int, *, batch_id: str | None = None
+    ) -> list[Claimed]:
+        """Up to `limit` runnable lines of active batches (or of `batch_id`), oldest first."""
         now = time.time()
 
         def run(conn: Connection) -> list[Claimed]:
             active = select(_B.c.id).where(_B.c.status == "in_progress", _B.c.expires_at > now)
+            if batch_id is not None:
+                active = active.where(_B.c.id == batch_id)
             runnable = or_(
                 and_(
                     _L.c.status == "pending",
@@ -148,11 +152,16 @@ class Work:
         )
         await self.store.awrite(lambda conn: conn.execute(statement))
 
-    async def release(self, worker: str) -> None:
-        """Hand back (unanswered, attempt not counted) every line this worker still holds."""
+    async def release(self, worker: str, lines: list[Claimed] | None = None) -> None:
+        """Hand back (unanswered, attempt not counted) every line this worker still holds, or
+        only `lines`."""
+        held = [_L.c.worker == worker, _L.c.status == "running"]
+        if lines is not None:
+            held.append(_L.c.claim.in_({line.claim for line in lines}))
+            held.append(_L.c.id.in_([line.id for line in lines]))
         statement = (
             update(_L)
-            .where(_L.c.worker == worker, _L.c.status == "running")
+            .where(*held)
             .values(
                 status="pending",
                 worker=None,
@@ -162,6 +171,52 @@ class Work:
             )
         )
         await self.store.awrite(lambda conn: conn.execute(statement))
+
+    async def open_lines(self, batch_id: str) -> int:
+        """Lines of the batch still to answer."""
+        query = select(func.count()).where(_L.c.batch_id == batch_id, _L.c.status.in_(OPEN_LINES))
+        found: int | None = await self.store.aread(lambda conn: conn.execute(query).scalar())
+        return int(found or 0)
+
+    async def next_open(self, batch_id: str) -> float | None:
+        """Seconds until a line of the `in_progress` batch may be claimed (0: now), or None when
+        it has no open line (or is not in progress)."""
+        now = time.time()
+        ready = case(
+            (_L.c.status == "running", _L.c.lease_until),
+            else_=func.coalesce(_L.c.not_before, 0.0),
+        )
+        query = (
+            select(func.min(ready))
+            .select_from(_L.join(_B, _B.c.id == _L.c.batch_id))
+            .where(
+                _L.c.batch_id == batch_id,
+                _L.c.status.in_(OPEN_LINES),
+                _B.c.status == "in_progress",
+            )
+        )
+        earliest = await self.store.aread(lambda conn: conn.execute(query).scalar())
+        return None if earliest is None else max(0.0, float(earliest) - now)
+
+    async def unattended(self) -> list[str]:
+        """`in_progress` batches with lines to claim now and none held under a live lease: no
+        worker is on them (their job was lost, or the in-process queue restarted)."""
+        now = time.time()
+        claimable = or_(
+            and_(
+                _L.c.status == "pending",
+                or_(_L.c.not_before.is_(None), _L.c.not_before <= now),
+            ),
+            and_(_L.c.status == "running", _L.c.lease_until < now),
+        )
+        held = select(_L.c.id).where(
+            _L.c.batch_id == _B.c.id, _L.c.status == "running", _L.c.lease_until >= now
+        )
+        waiting = select(_L.c.id).where(_L.c.batch_id == _B.c.id, claimable)
+        query = select(_B.c.id).where(
+            _B.c.status == "in_progress", waiting.exists(), ~held.exists()
+        )
+        return await self.store.aread(lambda conn: list(conn.execute(query).scalars()))
 
     async def statuses(self) -> dict[str, list[str]]:
         """Ids of the batches that need attention, by status."""
@@ -182,7 +237,8 @@ class Work:
         now = time.time()
 
         def run(conn: Connection) -> None:
-            batch = conn.execute(select(_B).where(_B.c.id == batch_id)).first()
+            # the row lock makes a second ingest (a retried or duplicated job) wait, then skip
+            batch = conn.execute(select(_B).where(_B.c.id == batch_id).with_for_update()).first()
             if batch is None or batch.status != "validating":
                 return
             content = conn.execute(
@@ -218,7 +274,7 @@ class Work:
         now = time.time()
 
         def run(conn: Connection) -> None:
-            batch = conn.execute(select(_B).where(_B.c.id == batch_id)).first()
+            batch = conn.execute(select(_B).where(_B.c.id == batch_id).with_for_update()).first()
             if batch is None or batch.status != status:
                 return
             deadline = batch.expires_at

@@ -10,19 +10,25 @@ Redis has no vector search without modules, so each replica keeps the semantic v
 local index (the same one the in-process backend uses), synchronised before every semantic
 lookup with one `ZRANGEBYSCORE` round trip. Entries evicted or invalidated elsewhere drop out
 of a replica's index when they are next found missing.
+
+In a gateway the backend borrows the shared state's Redis (`gateway.state.SharedRedis`): while
+that state runs on its local fallback every lookup is a miss and nothing is stored, without
+waiting on Redis; an error from Redis tells the state, so every part falls back at once.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any
+from collections.abc import Awaitable
+from typing import Any, TypeVar
 
 import numpy as np
 from redis.asyncio import Redis
 
 from llmdeck.gateway.cache.backend import Candidate, Indexes
 from llmdeck.gateway.cache.entry import Entry, vector_bytes, vector_from_bytes
+from llmdeck.gateway.state import UNAVAILABLE, SharedRedis
 
 _PUT = """
 local entry, lru, sem, semexp, seq = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
@@ -56,15 +62,18 @@ redis.call('ZADD', KEYS[2], 'XX', ARGV[1], ARGV[2])
 return 1
 """
 
+T = TypeVar("T")
 SWEEP_INTERVAL = 60.0
 _PAGE = 1000
 
 
 class RedisBackend:
-    """Entries in Redis under `prefix`; semantic vectors mirrored in a local index."""
+    """Entries in Redis under `prefix`; semantic vectors mirrored in a local index. `redis`: a
+    URL (a connection of its own) or the shared state's connection."""
 
-    def __init__(self, url: str, prefix: str) -> None:
-        self.url = url
+    def __init__(self, redis: str | SharedRedis, prefix: str) -> None:
+        self.link = redis if isinstance(redis, SharedRedis) else None
+        self.url = redis if isinstance(redis, str) else None
         self.prefix = prefix
         self.redis: Redis | None = None
         self._indexes = Indexes()
@@ -82,19 +91,38 @@ class RedisBackend:
     def _k(self, *parts: str) -> str:
         return self.prefix + "".join(parts)
 
+    def _away(self) -> bool:
+        """Whether the shared state fell back to local: serve misses, store nothing."""
+        return self.link is not None and not self.link.available()
+
     async def start(self) -> None:
-        self.redis = Redis.from_url(self.url, socket_timeout=2.0, socket_connect_timeout=2.0)
+        if self.link is not None:
+            self.redis = self.link.client
+        else:
+            assert self.url is not None
+            self.redis = Redis.from_url(self.url, socket_timeout=2.0, socket_connect_timeout=2.0)
         self._put = self.redis.register_script(_PUT)
         self._touch = self.redis.register_script(_TOUCH)
 
     async def close(self) -> None:
         await self._indexes.settle()
-        if self.redis is not None:
+        if self.redis is not None and self.link is None:
             await self.redis.aclose()
-            self.redis = None
+        self.redis = None
+
+    async def _guard(self, work: Awaitable[T]) -> T:
+        """Await a Redis call; an outage is reported to the shared state, then raised."""
+        try:
+            return await work
+        except UNAVAILABLE as exc:
+            if self.link is not None:
+                self.link.lost(exc)
+            raise
 
     async def get(self, key: str) -> Entry | None:
-        meta, hits = await self._r.hmget(self._k("e:", key), ["meta", "hits"])
+        if self._away():
+            return None
+        meta, hits = await self._guard(self._r.hmget(self._k("e:", key), ["meta", "hits"]))
         if meta is None:
             return None
         entry = Entry.from_meta(key, meta, hits=int(hits or 0))
@@ -103,7 +131,9 @@ class RedisBackend:
     async def nearest(
         self, namespace: str, vector: np.ndarray, floor: float, k: int
     ) -> list[Candidate]:
-        await self._sync()
+        if self._away():
+            return []
+        await self._guard(self._sync())
         found: list[Candidate] = []
         for key, score in self._indexes.search(namespace, vector, floor, k):
             entry = await self.get(key)
@@ -114,6 +144,8 @@ class RedisBackend:
         return found
 
     async def put(self, entry: Entry, max_entries: int) -> None:
+        if self._away():
+            return
         now = time.time()
         semantic = entry.namespace is not None and entry.vector is not None
         ttl_ms = max(1, int((entry.expires_at - now) * 1000))
@@ -136,12 +168,14 @@ class RedisBackend:
             entry.expires_at,
             self.prefix,
         ]
-        await self._put(keys=keys, args=args)
+        await self._guard(self._put(keys=keys, args=args))
 
     async def touch(self, entry: Entry) -> None:
         entry.hits += 1
+        if self._away():
+            return
         keys = [self._k("e:", entry.key), self._k("lru:", entry.alias)]
-        await self._touch(keys=keys, args=[time.time(), entry.key])
+        await self._guard(self._touch(keys=keys, args=[time.time(), entry.key]))
 
     async def delete(self, entry: Entry) -> None:
         async with self._r.pipeline(transaction=True) as pipe:

@@ -10,6 +10,7 @@ POST   /api/cache/feedback               {"trace_id", "helpful": false}: the cac
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -40,10 +41,14 @@ class Feedback(BaseModel):
     helpful: bool
 
 
-def routes(gateway: Gateway) -> list[BaseRoute]:
-    """The cache's management routes."""
+def routes(
+    gateway: Gateway, authenticate: Callable[[Request], Awaitable[Principal]] | None = None
+) -> list[BaseRoute]:
+    """The cache's management routes; `authenticate` (default: the bearer key) says who asks."""
 
     async def principal_of(request: Request) -> Principal:
+        if authenticate is not None:
+            return await authenticate(request)
         return await gateway.auth.authenticate(bearer(request.headers.get("authorization")))
 
     async def admin(request: Request) -> CacheStage | None:

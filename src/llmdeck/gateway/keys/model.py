@@ -62,6 +62,7 @@ class _Fields(BaseModel):
     period: Period | None = None
     expires_at: float | None = None
     metadata: dict[str, Any] | None = None
+    ui: bool | None = None
 
     @field_validator("expires_at", mode="before")
     @classmethod
@@ -100,6 +101,8 @@ class KeyChanges(_Fields):
             out["budget_period"] = out.pop("period")
         if out.get("name", "") is None:
             raise ValueError("name cannot be cleared")
+        if "ui" in out:
+            out["ui"] = bool(out["ui"])
         return out
 
 
@@ -126,6 +129,7 @@ class KeyRecord:
     revoked_at: float | None
     revoked_by: str | None
     revision: int
+    ui: bool = False
     principal: Principal = field(init=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -174,6 +178,7 @@ class KeyRecord:
             "period": self.budget_period,
             "expires_at": _iso(self.expires_at),
             "metadata": self.metadata,
+            "ui": self.ui,
             "created_at": _iso(self.created_at),
             "created_by": self.created_by,
             "revoked_at": _iso(self.revoked_at),

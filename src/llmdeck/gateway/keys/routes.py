@@ -66,7 +66,11 @@ def key_routes(controls: Controls, *, admin_key_set: bool) -> list[BaseRoute]:
         include = request.query_params.get("all", "").lower() in ("1", "true", "yes")
         team = request.query_params.get("team")
         records = await admin.list_keys(include_revoked=include, team=team)
-        return json_response({"keys": [r.public() for r in records]})
+        keys = [r.public() for r in records]
+        if request.query_params.get("usage", "").lower() in ("1", "true", "yes"):
+            for body, record in zip(keys, records, strict=True):
+                body["usage"] = await controls.budgets.usage(record)
+        return json_response({"keys": keys})
 
     async def create_key(request: Request) -> Response:
         if not admin_key_set:

@@ -1,6 +1,11 @@
 """Circuit records in Redis, shared by every replica: the rules of `circuit.py`, run
-atomically in Lua (one round trip per admission and per outcome). If Redis cannot be reached
-the circuits fail open: requests go through, and a warning is logged now and then.
+atomically in Lua (one round trip per admission and per outcome).
+
+In a gateway the store borrows the shared state's Redis (`gateway.state.SharedRedis`): while
+that state runs on its local fallback, circuits are kept by this replica alone
+(`LocalCircuits`) and shared again when Redis returns. A store given only a URL opens its own
+connection and fails open when Redis cannot be reached: requests go through, and a warning is
+logged now and then.
 
 Each deployment is one hash, `<prefix>circuit:<name>`, expiring a while after its last use.
 """
@@ -20,10 +25,12 @@ from llmdeck.gateway.router.circuit import (
     BUCKETS,
     Admission,
     CircuitView,
+    LocalCircuits,
     Outcome,
     State,
     Transition,
 )
+from llmdeck.gateway.state import SharedRedis
 
 log = logging.getLogger("llmdeck.router")
 WARN_EVERY = 30.0
@@ -153,11 +160,18 @@ def _args(settings: CircuitSettings, now: float) -> list[Any]:
 
 
 class RedisCircuits:
-    """Circuit records shared through Redis."""
+    """Circuit records shared through Redis: a borrowed connection (`SharedRedis`, with a
+    local fallback) or one of its own (`url`, failing open)."""
 
-    def __init__(self, url: str, *, prefix: str = "llmdeck:") -> None:
-        self.redis = aioredis.Redis.from_url(url)
-        self.prefix = prefix
+    def __init__(self, redis: str | SharedRedis, *, prefix: str = "llmdeck:") -> None:
+        self.link = redis if isinstance(redis, SharedRedis) else None
+        if isinstance(redis, SharedRedis):
+            self.redis = redis.client
+            self.prefix = redis.prefix
+        else:
+            self.redis = aioredis.Redis.from_url(redis)
+            self.prefix = prefix
+        self.fallback = LocalCircuits()
         self._admit = self.redis.register_script(_ADMIT)
         self._settle = self.redis.register_script(_SETTLE)
         self._view = self.redis.register_script(_VIEW)
@@ -166,7 +180,14 @@ class RedisCircuits:
     def _key(self, name: str) -> str:
         return f"{self.prefix}circuit:{name}"
 
+    def _local(self) -> bool:
+        """Whether to use this replica's own circuits now (the shared state fell back)."""
+        return self.link is not None and not self.link.available()
+
     def _unreachable(self, exc: RedisError) -> None:
+        if self.link is not None:
+            self.link.lost(exc)
+            return
         now = time.monotonic()
         if now - self._warned > WARN_EVERY:
             self._warned = now
@@ -176,10 +197,14 @@ class RedisCircuits:
         self, name: str, settings: CircuitSettings, now: float, lease: float
     ) -> Admission:
         """See `circuit.admit`."""
+        if self._local():
+            return await self.fallback.admit(name, settings, now, lease)
         try:
             out = await self._admit(keys=[self._key(name)], args=[*_args(settings, now), lease])
         except RedisError as exc:
             self._unreachable(exc)
+            if self.link is not None:
+                return await self.fallback.admit(name, settings, now, lease)
             return ALLOWED
         allowed, probe, reason, retry_in, moved = out
         transition = None
@@ -198,6 +223,8 @@ class RedisCircuits:
         rest: float = 0.0,
     ) -> Transition | None:
         """See `circuit.settle`."""
+        if self._local():
+            return await self.fallback.settle(name, settings, outcome, now, probe=probe, rest=rest)
         args = [*_args(settings, now), outcome, "1" if probe else "0", repr(rest)]
         try:
             out = await self._settle(keys=[self._key(name)], args=args)
@@ -211,6 +238,8 @@ class RedisCircuits:
 
     async def view(self, name: str, settings: CircuitSettings, now: float) -> CircuitView:
         """See `circuit.view`."""
+        if self._local():
+            return await self.fallback.view(name, settings, now)
         try:
             out = await self._view(keys=[self._key(name)], args=_args(settings, now))
         except RedisError as exc:
@@ -227,8 +256,9 @@ class RedisCircuits:
         )
 
     async def close(self) -> None:
-        """Close the connection pool."""
-        await self.redis.aclose()
+        """Close the connection pool, if it is this store's own."""
+        if self.link is None:
+            await self.redis.aclose()
 
 
 _STATES: dict[str, State] = {"closed": "closed", "open": "open", "half-open": "half-open"}

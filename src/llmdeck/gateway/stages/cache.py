@@ -41,6 +41,7 @@ from llmdeck.gateway.cache import (
 )
 from llmdeck.gateway.call import OPEN, Call, Reply
 from llmdeck.gateway.pipeline import Next
+from llmdeck.gateway.state import StateBackend
 from llmdeck.gateway.wire.openai import (
     ChatResponse,
     EmbeddingRequest,
@@ -131,12 +132,17 @@ class CacheStage:
 
     @classmethod
     def from_settings(
-        cls, settings: Settings, embed: Embed, store: Store | None = None
+        cls,
+        settings: Settings,
+        embed: Embed,
+        store: Store | None = None,
+        state: StateBackend | None = None,
     ) -> CacheStage | None:
-        """The stage for `settings`, or None when no alias caches (no cost per call then)."""
+        """The stage for `settings`, or None when no alias caches (no cost per call then);
+        a Redis backend borrows `state`'s connection when it has one."""
         if not any(alias.cache.active for alias in settings.models):
             return None
-        return cls(build_backend(settings, store), embed, store)
+        return cls(build_backend(settings, store, state), embed, store)
 
     async def start(self) -> None:
         """Connect the backend and load what it kept."""

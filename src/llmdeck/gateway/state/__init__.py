@@ -18,6 +18,7 @@ from llmdeck.gateway.state.base import (
 from llmdeck.gateway.state.local import LocalState
 from llmdeck.gateway.state.redis import UNAVAILABLE, RedisState
 from llmdeck.gateway.state.resilient import ResilientState
+from llmdeck.gateway.state.shared import SharedRedis, shared_redis
 
 
 def open_state(settings: Settings) -> LocalState | ResilientState:
@@ -39,7 +40,9 @@ __all__ = [
     "RedisState",
     "Reservation",
     "ResilientState",
+    "SharedRedis",
     "StateBackend",
     "WindowCheck",
     "open_state",
+    "shared_redis",
 ]

@@ -87,6 +87,11 @@ class ResilientState:
 
     # switching
 
+    def lost(self, exc: BaseException) -> None:
+        """Another user of this Redis found it unreachable: fall back now (the monitor switches
+        back once it answers)."""
+        self._degrade(exc)
+
     def _degrade(self, exc: BaseException) -> None:
         if not self.shared and self.reason != "not started":
             return

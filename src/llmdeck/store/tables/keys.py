@@ -11,7 +11,18 @@ tags are only meaningful per tag (`tag <> ''`).
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, Float, Index, Integer, String, Table, Text
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Float,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    false,
+)
 
 from llmdeck.store.tables.base import json_column, metadata, text_column, time_column
 
@@ -37,6 +48,8 @@ api_keys = Table(
     time_column("revoked_at"),
     text_column("revoked_by"),
     Column("revision", BigInteger, nullable=False, index=True),
+    # May sign in to the web UI (to look, and to act as itself); the admin key always may.
+    Column("ui", Boolean, nullable=False, server_default=false()),
 )
 # A name belongs to one live key at a time (a partial index on both engines).
 Index(

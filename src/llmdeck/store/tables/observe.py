@@ -43,6 +43,7 @@ ROLLUP_SUMS = (
     "output_tokens",
     "cached_tokens",
     "cost",
+    "cache_saved",
     *LATENCY_BINS,
     *TTFT_BINS,
 )
@@ -171,6 +172,7 @@ span_rollups = Table(
     Column("output_tokens", BigInteger, nullable=False, server_default="0"),
     Column("cached_tokens", BigInteger, nullable=False, server_default="0"),
     _zero("cost", Float),
+    _zero("cache_saved", Float),  # USD that cache hits saved (their `cache_saved_usd`)
     *(_zero(name) for name in LATENCY_BINS),
     *(_zero(name) for name in TTFT_BINS),
     Index("ux_span_rollups", "resolution", "bucket", *ROLLUP_DIMENSIONS, unique=True),

@@ -98,6 +98,17 @@ class LocalProvider:
             )
         from llmdeck.gateway.providers.local.embedding import get_embedder
 
+        if not isinstance(request.input, str) and any(
+            not isinstance(x, str) for x in request.input
+        ):
+            # Token ids of another tokenizer cannot be read back into text here (LangChain's
+            # OpenAIEmbeddings sends tiktoken ids unless told not to).
+            raise ProviderError(
+                "input: the local embedding model takes text, not token ids (LangChain's "
+                "OpenAIEmbeddings: pass check_embedding_ctx_length=False)",
+                status=400,
+                fault="request",
+            )
         texts = request.texts()
         embedder = await asyncio.to_thread(get_embedder)
         vectors = await asyncio.to_thread(embedder.embed, texts)
