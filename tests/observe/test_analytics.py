@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from llmdeck.config import RetentionSettings
-from llmdeck.observe import Recorder, Span
+from llmdeck.observe import VIA_GATEWAY, Recorder, Span
 from llmdeck.observe.analytics import Query, run, segments
 from llmdeck.observe.params import Params
 from llmdeck.observe.rollup import DAY, HOUR, MINUTE, percentile
@@ -73,6 +73,20 @@ def store(database_url: str) -> Iterator[Store]:
             kind="tool",
             start_time=DAY0 + HOUR,
             latency_ms=1.0,
+        )
+    )
+    recorder.record(  # a framework's span for a call the gateway answered (and recorded) itself
+        Span(
+            id="d" * 16,
+            trace_id="d" * 32,
+            name="ChatOpenAI",
+            kind="llm",
+            start_time=DAY0 + HOUR + 7,
+            latency_ms=50.0,
+            model_alias="a",
+            input_tokens=100,
+            cost=0.001,
+            attributes={VIA_GATEWAY: True},
         )
     )
     recorder.close()

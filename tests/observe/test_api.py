@@ -110,6 +110,8 @@ def test_events_and_live_spans(server: ServerThread) -> None:
 def test_analytics_over_http(server: ServerThread, path: str) -> None:
     chat(server)
     result = get(server, path, start="1h", group_by="model_alias,deployment")
+    recorder = server.runtime.recorder
+    assert len(result["series"]) == 1, (result, recorder.recorded, recorder.failed)
     (series,) = result["series"]
     assert series["group"] == {"model_alias": "gpt", "deployment": "oa"}
     requests = (

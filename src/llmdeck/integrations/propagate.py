@@ -26,10 +26,8 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from llmdeck.integrations.require import require
-from llmdeck.observe import current_span, observe
+from llmdeck.observe import VIA_GATEWAY, current_span, observe
 
-VIA_GATEWAY = "via_gateway"
-"""The span attribute that says a llmdeck gateway answered this span's call (and recorded it)."""
 TRACE_HEADER = "x-llmdeck-trace-id"
 Hook = Callable[[Any], None]
 AsyncHook = Callable[[Any], Awaitable[None]]

@@ -8,7 +8,7 @@ Other capabilities record through the `Recorder` they are given (`record`, `reco
 from llmdeck.observe.metrics import Metrics, Series
 from llmdeck.observe.recorder import Recorder
 from llmdeck.observe.sink import HttpSink
-from llmdeck.observe.span import Event, Score, Span, SpanKind
+from llmdeck.observe.span import VIA_GATEWAY, Event, Score, Span, SpanKind
 from llmdeck.observe.spool import Spool
 from llmdeck.observe.tracing import ActiveSpan, Tracer, current_span, observe
 
@@ -22,6 +22,7 @@ __all__ = [
     "Score",
     "Series",
     "Span",
+    "VIA_GATEWAY",
     "SpanKind",
     "Tracer",
     "current_span",

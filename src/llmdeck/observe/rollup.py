@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import Insert
 from sqlalchemy.dialects import postgresql, sqlite
 
-from llmdeck.observe.span import Span
+from llmdeck.observe.span import VIA_GATEWAY, Span
 from llmdeck.store import Store
 from llmdeck.store.tables import span_rollups
 from llmdeck.store.tables.observe import (
@@ -135,6 +135,8 @@ def fold(spans: Iterable[Span]) -> dict[Key, _Sums]:
     """Roll-up deltas for `spans`: one row per resolution, bucket and dimension set (and tag)."""
     minutes: dict[Key, _Sums] = {}
     for span in spans:
+        if span.attributes.get(VIA_GATEWAY):
+            continue  # the gateway's own span for this call is counted
         dims = _dimensions(span)
         start = int(span.start_time)
         minute = start - start % MINUTE

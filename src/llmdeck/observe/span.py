@@ -19,6 +19,9 @@ SPAN_KINDS: tuple[str, ...] = SpanKind.__args__  # type: ignore[attr-defined]
 ScoreType = Literal["numeric", "boolean", "categorical"]
 ScoreSource = Literal["user", "evaluator", "detector", "api"]
 EventLevel = Literal["debug", "info", "warning", "error"]
+VIA_GATEWAY = "via_gateway"
+"""The span attribute that says a llmdeck gateway answered this span's call and recorded its own
+span for it: analytics count the call (its tokens and cost) once, from the gateway's span."""
 
 
 @dataclass(slots=True)
