@@ -14,7 +14,6 @@ neither, so the core never depends on them. What both share lives here:
 
 from llmdeck.integrations.collections import CollectionClient, Match
 from llmdeck.integrations.propagate import (
-    VIA_GATEWAY,
     anthropic_http_client,
     async_event_hooks,
     event_hooks,
@@ -25,6 +24,7 @@ from llmdeck.integrations.propagate import (
 from llmdeck.integrations.registry import RegistryPrompt, fetch_prompt
 from llmdeck.integrations.require import require
 from llmdeck.integrations.spans import SpanBook
+from llmdeck.observe import VIA_GATEWAY
 
 __all__ = [
     "VIA_GATEWAY",

@@ -20,8 +20,7 @@ import threading
 from collections.abc import Hashable
 from typing import Any
 
-from llmdeck.integrations.propagate import VIA_GATEWAY
-from llmdeck.observe import ActiveSpan, SpanKind, Tracer, observe
+from llmdeck.observe import VIA_GATEWAY, ActiveSpan, SpanKind, Tracer, observe
 
 _USAGE = ("input_tokens", "output_tokens", "cached_tokens")
 
