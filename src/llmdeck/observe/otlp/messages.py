@@ -11,6 +11,7 @@ consumed, so message content is stored once.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import orjson
@@ -47,17 +48,17 @@ _CONSUMED = frozenset(
     }
 )
 
+_INDEX = re.compile(r"\.(\d+)\.")
+"""The first numeric part of a dotted key that is neither its first nor its last part."""
+
 
 def indexed_families(attrs: dict[str, Any]) -> Families:
     """Consume every `prefix.N.rest` attribute: {prefix: {N: {rest: value}}}."""
     found: dict[str, dict[int, dict[str, Any]]] = {}
-    for key in [k for k in attrs if any(c.isdigit() for c in k)]:
-        parts = key.split(".")
-        for position, part in enumerate(parts[1:-1], start=1):
-            if part.isdigit():
-                prefix, rest = ".".join(parts[:position]), ".".join(parts[position + 1 :])
-                found.setdefault(prefix, {}).setdefault(int(part), {})[rest] = attrs.pop(key)
-                break
+    for key, match in [(k, _INDEX.search(k)) for k in attrs]:
+        if match is not None:
+            prefix, rest = key[: match.start()], key[match.end() :]
+            found.setdefault(prefix, {}).setdefault(int(match[1]), {})[rest] = attrs.pop(key)
     return found
 
 
