@@ -151,12 +151,23 @@ def complexity_section() -> list[str]:
         f"### Complexity classifier ({len(test)} held-out hand-labelled prompts, "
         f"{len(train)} labelled examples)",
         "",
-        "| method | accuracy | complex recall | simple recall | ms a request |",
-        "| --- | --- | --- | --- | --- |",
+        "| method | accuracy | complex recall | simple recall | ms a request "
+        "| sent to the cheap tier | cost saved | complex prompts sent cheap |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for name, settings, embed in methods:
         out.append(asyncio.run(_classify(name, settings, embed, test)))
-    return [*out, ""]
+    return [
+        *out,
+        "",
+        "Cost saved: against sending every prompt to the complex tier, at list prices per 1M "
+        f"tokens (cheap {TIER_PRICES['simple']}, complex {TIER_PRICES['complex']}: input, output), "
+        f"with each prompt's own input tokens (4 characters a token) and {ANSWER_TOKENS} output "
+        "tokens. Quality lost is counted, not judged: offline there is no pair of models of "
+        "different strength to grade, so the last column is the share of hand-labelled complex "
+        "prompts that the cheap tier would have answered, the requests at risk.",
+        "",
+    ]
 
 
 async def _classify(
@@ -165,18 +176,36 @@ async def _classify(
     classifier = ComplexityClassifier(settings, embed)
     await classifier.warm()
     right = {"simple": 0, "complex": 0}
+    cost = {"routed": 0.0, "all complex": 0.0}
+    cheap = 0
     started = time.perf_counter()
     for row in test:
         request = ChatRequest(model="auto", messages=[Message(role="user", content=row["text"])])
         verdict = await classifier.classify(request)
         right[row["tier"]] += verdict.tier == row["tier"]
+        cheap += verdict.tier == "simple"
+        cost["routed"] += _price(verdict.tier, row["text"])
+        cost["all complex"] += _price("complex", row["text"])
     ms = (time.perf_counter() - started) / len(test) * 1000
     half = len(test) / 2
     accuracy = (right["simple"] + right["complex"]) / len(test)
+    saved = 1 - cost["routed"] / cost["all complex"]
+    risked = (half - right["complex"]) / half
     return (
         f"| {name} | {accuracy:.3f} | {right['complex'] / half:.3f} | "
-        f"{right['simple'] / half:.3f} | {ms:.2f} |"
+        f"{right['simple'] / half:.3f} | {ms:.2f} | {cheap / len(test):.0%} | {saved:.0%} "
+        f"| {risked:.1%} |"
     )
+
+
+TIER_PRICES = {"simple": (0.15, 0.60), "complex": (2.50, 10.00)}
+"""USD per 1M input and output tokens: a small and a large model's list prices."""
+ANSWER_TOKENS = 250
+
+
+def _price(tier: str, text: str) -> float:
+    price_in, price_out = TIER_PRICES[tier]
+    return (len(text) / 4 * price_in + ANSWER_TOKENS * price_out) / 1e6
 
 
 def _free_port() -> int:
