@@ -12,19 +12,19 @@ from llmdeck.config import load_settings
 TOUR = """
 Try it (no API keys needed; the `chat` model answers from the text you give it):
 
-  curl -s {url}/v1/chat/completions -H 'content-type: application/json' -d '{{
+  curl -s {url}/v1/chat/completions -H 'content-type: application/json' -d '{
     "model": "chat",
     "messages": [
-      {{"role": "system", "content": "llmdeck runs on a laptop with no services."}},
-      {{"role": "user", "content": "What does llmdeck run on?"}}]}}'
+      {"role": "system", "content": "llmdeck runs on a laptop with no services."},
+      {"role": "user", "content": "What does llmdeck run on?"}]}'
 
 Or with the OpenAI SDK:
 
   from openai import OpenAI
   client = OpenAI(base_url="{url}/v1", api_key="unused")
   reply = client.chat.completions.create(model="chat", messages=[
-      {{"role": "system", "content": "Paris is the capital of France."}},
-      {{"role": "user", "content": "What is the capital of France?"}}])
+      {"role": "system", "content": "Paris is the capital of France."},
+      {"role": "user", "content": "What is the capital of France?"}])
   print(reply.choices[0].message.content)
 
 Web UI: {url}/ui/    Health: {url}/health/ready    Stop: Ctrl+C
