@@ -41,8 +41,14 @@ class Case:
 
     @property
     def context(self) -> list[str]:
-        """The passages the answer should rest on: what was retrieved, else the item's own."""
-        return [c.text for c in self.chunks] if self.chunks else list(self.item.context)
+        """The passages the answer should rest on: what was retrieved, else the item's own
+        (its `context`, or a `context` variable)."""
+        if self.chunks:
+            return [c.text for c in self.chunks]
+        if self.item.context:
+            return list(self.item.context)
+        given = self.item.variables.get("context")
+        return [given] if isinstance(given, str) and given else []
 
 
 @dataclass(frozen=True)
