@@ -83,7 +83,9 @@ def test_gate_exit_codes_json_junit_and_summary(tmp_path: Path) -> None:
     assert set(cases) == {"contains", "faithfulness"}
     failure = cases["contains"].find("failure")
     assert failure is not None and "regression" in (failure.get("message") or "")
-    assert root.find("testsuite").get("failures") == str(len(result["regressions"]))  # type: ignore[union-attr]
+    testsuite = root.find("testsuite")
+    assert testsuite is not None
+    assert testsuite.get("failures") == str(len(result["regressions"]))
     text = summary.read_text()
     assert "**regression**" in text and "| contains |" in text
 
