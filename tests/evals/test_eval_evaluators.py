@@ -26,6 +26,8 @@ def score(entry: Any, output: str, tools: Tools | None = None, **item: Any) -> E
     return asyncio.run(evaluator.evaluate(case))
 
 
+NAMED = {"type": "object", "required": ["name"]}
+
 # (evaluator, answer, item fields, the label a person gave)
 LABELLED: list[tuple[Any, str, dict[str, Any], float | None]] = [
     ("exact_match", "Paris", {"expected": "paris"}, 1.0),
@@ -44,8 +46,8 @@ LABELLED: list[tuple[Any, str, dict[str, Any], float | None]] = [
     ("json_valid", '{"a": 1}', {}, 1.0),
     ("json_valid", '```json\n{"a": 1}\n```', {}, 1.0),
     ("json_valid", "{'a': 1}", {}, 0.0),
-    ({"json_schema": {"schema": {"type": "object", "required": ["name"]}}}, '{"name": "x"}', {}, 1.0),
-    ({"json_schema": {"schema": {"type": "object", "required": ["name"]}}}, '{"nom": "x"}', {}, 0.0),
+    ({"json_schema": {"schema": NAMED}}, '{"name": "x"}', {}, 1.0),
+    ({"json_schema": {"schema": NAMED}}, '{"nom": "x"}', {}, 0.0),
     ({"json_schema": {"schema": {"type": "object"}}}, "not json", {}, 0.0),
     ({"length": {"max": 10}}, "short", {}, 1.0),
     ({"length": {"max": 10}}, "much too long an answer", {}, 0.0),
