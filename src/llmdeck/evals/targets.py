@@ -21,7 +21,6 @@ from llmdeck.errors import LlmdeckError, RateLimited, UpstreamError
 from llmdeck.evals.evaluators import Chunk
 from llmdeck.evals.items import Item
 from llmdeck.gateway import ChatRequest, ChatResponse, Gateway, Message, Principal
-from llmdeck.gateway.wire.openai import PromptRef
 
 EVALS = Principal(key_id=None, name="evals", admin=True)
 
@@ -112,13 +111,14 @@ class GatewayTarget:
                 variables.setdefault("question", item.question)
             if item.context:
                 variables.setdefault("context", "\n\n".join(item.context))
-            ref = PromptRef(
-                name=self.spec.prompt,
-                label=None if self.spec.version else (self.spec.label or "production"),
-                version=self.spec.version,
-                variables=variables,
-            )
-            return ChatRequest(model=self.spec.model or self.spec.prompt, prompt=ref)
+            ref = {
+                "name": self.spec.prompt,
+                "label": None if self.spec.version else (self.spec.label or "production"),
+                "version": self.spec.version,
+                "variables": variables,
+            }
+            model = self.spec.model or self.spec.prompt
+            return ChatRequest.model_validate({"model": model, "prompt": ref})
         assert self.spec.model is not None
         if isinstance(item.input, list):
             messages = [Message.model_validate(m) for m in item.input]

@@ -1,0 +1,37 @@
+"""`build_experiments`: the evaluation capability as a server or worker process holds it: the
+service, the `evals.run` job handler, the promotion gate and the online evaluator."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from llmdeck.config import Settings
+from llmdeck.evals.experiments import Experiments
+from llmdeck.evals.gate import promotion_gate
+from llmdeck.evals.online import OnlineEvaluator
+from llmdeck.evals.service import Evals
+from llmdeck.gateway import Gateway
+from llmdeck.jobs import Jobs
+from llmdeck.observe import Recorder
+from llmdeck.prompts import Prompts
+from llmdeck.store import Store
+
+
+def build_experiments(
+    settings: Settings,
+    store: Store,
+    gateway: Gateway,
+    prompts: Prompts,
+    recorder: Recorder,
+    jobs: Jobs,
+) -> Experiments:
+    """Wire evaluation into a runtime (registers its jobs and the promotion gate)."""
+    evals = Evals(store, gateway, prompts=prompts, recorder=recorder, settings=settings.evals)
+    experiments = Experiments(evals, jobs)
+    experiments.register()
+    if settings.evals.promotion:
+        base = Path(settings.source).parent if settings.source else Path.cwd()
+        prompts.add_gate(promotion_gate(evals, settings.evals.promotion, base))
+    if settings.evals.online is not None:
+        OnlineEvaluator(evals, settings.evals.online).register(jobs)
+    return experiments
