@@ -111,8 +111,9 @@ def _series(conn: Connection, since: float, step: int) -> list[Any]:
             scores_table.c.name, bucket.label("bucket"),
             func.avg(scores_table.c.value).label("mean"), func.count().label("count"),
         )
-        .where(scores_table.c.source == "evaluator", scores_table.c.created_at >= since,
-               scores_table.c.value.is_not(None))
+        # online scores are on a call's span; an experiment's are on its item's trace
+        .where(scores_table.c.source == "evaluator", scores_table.c.span_id.is_not(None),
+               scores_table.c.created_at >= since, scores_table.c.value.is_not(None))
         .group_by(scores_table.c.name, bucket)
         .order_by(scores_table.c.name, bucket)
     )  # fmt: skip
