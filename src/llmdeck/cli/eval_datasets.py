@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+from typing import Any
 
 import click
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-from llmdeck.cli._output import config_option, print_json, print_table
+from llmdeck.cli._output import config_option, errors, print_json, print_table
 from llmdeck.cli.eval import eval_group, json_option, with_evals
-from llmdeck.config import parse_duration
+from llmdeck.config import load_settings, parse_duration
 from llmdeck.evals import DatasetError, Evals, read_items, to_csv, to_jsonl
 from llmdeck.evals.from_traces import TraceFilter, items_from_traces
 
@@ -143,3 +146,57 @@ def delete(name: str, config_path: str | None) -> None:
     """Delete a dataset (runs keep their results)."""
     with_evals(config_path, lambda evals: evals.datasets.delete(name))
     click.echo(f"{name} deleted")
+
+
+@eval_group.command()
+@click.option("--collection", required=True, help="The vector collection to draw chunks from.")
+@click.option("--n", "count", type=click.IntRange(1, 1000), default=20, show_default=True)
+@click.option("--dataset", default=None, help="Draft dataset name (default: COLLECTION-draft).")
+@click.option("--model", default="chat", show_default=True, help="Model alias that drafts.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@config_option
+@json_option
+def generate(
+    collection: str,
+    count: int,
+    dataset: str | None,
+    model: str,
+    seed: int,
+    config_path: str | None,
+    as_json_flag: bool,
+) -> None:
+    """Draft question/answer items from a collection's chunks into a draft dataset to review
+    (then `eval datasets export` it, edit, and `eval datasets import` the keepers)."""
+    from llmdeck.evals.generate import draft, sample_chunks
+    from llmdeck.server.embedder import background_runtime
+    from llmdeck.vectors import CollectionNotFound
+
+    settings = load_settings(config_path, os.environ)
+    with background_runtime(settings) as runtime:
+        try:
+            chunks = sample_chunks(runtime.vectors.collection(collection), count, seed)
+        except CollectionNotFound as exc:
+            raise click.UsageError(exc.message) from None
+    name = dataset or f"{collection}-draft"
+
+    async def work(evals: Evals) -> tuple[Any, Any]:
+        with Progress(TextColumn("drafting"), BarColumn(), MofNCompleteColumn(),
+                      console=errors) as bar:  # fmt: skip
+            task = bar.add_task("draft", total=len(chunks))
+            drafted = await draft(evals, chunks, model, collection, lambda: bar.advance(task))
+        info = None
+        if drafted.items:
+            info = await evals.datasets.add(
+                name, drafted.items, source=f"generated from {collection}", draft=True
+            )
+        return drafted, info
+
+    drafted, info = with_evals(config_path, work)
+    result = {"dataset": name, "drafted": len(drafted.items), "skipped": drafted.skipped,
+              "version": getattr(info, "latest_version", None)}  # fmt: skip
+    if as_json_flag:
+        print_json(result)
+    else:
+        click.echo(f"{name}: {len(drafted.items)} draft items from {len(chunks)} chunks"
+                   + (f" ({len(drafted.skipped)} replies unreadable)" if drafted.skipped else "")
+                   + "; review them with `llmdeck eval datasets export`")  # fmt: skip
