@@ -26,6 +26,39 @@ Progress = Callable[[int, int], None]
 MAX_RATE_LIMITED = 20  # tries of one item that keeps getting 429s before it is recorded failed
 
 
+class GroupWriter:
+    """Writes results as they complete; results that complete while a write is in progress go
+    together in the next one (group commit). `save` returns once its result is stored."""
+
+    def __init__(self, runs: Runs, run_id: str) -> None:
+        self.runs = runs
+        self.run_id = run_id
+        self.pending: list[tuple[Result, asyncio.Future[None]]] = []
+        self.task: asyncio.Task[None] | None = None
+
+    async def save(self, result: Result) -> None:
+        """Store `result` (with whatever else is waiting)."""
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.pending.append((result, done))
+        if self.task is None or self.task.done():
+            self.task = asyncio.create_task(self._drain())
+        await done
+
+    async def _drain(self) -> None:
+        while self.pending:
+            batch, self.pending = self.pending, []
+            try:
+                await self.runs.save(self.run_id, [result for result, _ in batch])
+            except Exception as exc:  # noqa: BLE001 - handed to every waiting item
+                for _, done in batch:
+                    if not done.done():
+                        done.set_exception(exc)
+                continue
+            for _, done in batch:
+                if not done.done():  # its item may have been cancelled meanwhile
+                    done.set_result(None)
+
+
 @dataclass
 class Pause:
     """A shared "not before" time: a 429 holds every worker back, not just the one that got it."""
@@ -76,6 +109,7 @@ class Runner:
         finished = len(items) - len(pending)
         if progress:
             progress(finished, len(items))
+        writer = GroupWriter(self.runs, run_id)
         queue: asyncio.Queue[Item] = asyncio.Queue()
         for item in pending:
             queue.put_nowait(item)
@@ -85,7 +119,7 @@ class Runner:
             while not queue.empty():
                 item = queue.get_nowait()
                 result = await self.one(run_id, item, positions[item.id])
-                await self.runs.save(run_id, result)
+                await writer.save(result)
                 finished += 1
                 if progress:
                     progress(finished, len(items))

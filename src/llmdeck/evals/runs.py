@@ -132,24 +132,33 @@ class Runs:
 
         return await self.store.aread(read)
 
-    async def save(self, run_id: str, result: Result) -> None:
-        """Write one item's result (once: a second write of the same item is ignored)."""
-        row = {
-            "run_id": run_id, "item_id": result.item_id, "position": result.position,
-            "input": result.input, "expected": result.expected, "output": result.output,
-            "scores": result.scores, "latency_ms": result.latency_ms, "cost": result.cost,
-            "trace_id": result.trace_id, "error": result.error, "created_at": time.time(),
-        }  # fmt: skip
+    async def save(self, run_id: str, results: list[Result]) -> None:
+        """Write items' results in one transaction (an item already written is skipped)."""
+        now = time.time()
+        rows = [
+            {
+                "run_id": run_id, "item_id": r.item_id, "position": r.position, "input": r.input,
+                "expected": r.expected, "output": r.output, "scores": r.scores,
+                "latency_ms": r.latency_ms, "cost": r.cost, "trace_id": r.trace_id,
+                "error": r.error, "created_at": now,
+            }
+            for r in results
+        ]  # fmt: skip
 
         def write(conn: Connection) -> None:
-            inserted = conn.execute(self.store.insert_ignore(results_table).values(**row))
-            if inserted.rowcount:
+            added, cost = 0, 0.0
+            for row, result in zip(rows, results, strict=True):
+                inserted = conn.execute(self.store.insert_ignore(results_table).values(**row))
+                if inserted.rowcount:
+                    added += 1
+                    cost += result.cost or 0.0
+            if added:
                 conn.execute(
                     update(runs_table)
                     .where(runs_table.c.id == run_id)
                     .values(
-                        done_count=runs_table.c.done_count + 1,
-                        cost=runs_table.c.cost + (result.cost or 0.0),
+                        done_count=runs_table.c.done_count + added,
+                        cost=runs_table.c.cost + cost,
                     )
                 )
 
