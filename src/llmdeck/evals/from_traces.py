@@ -29,7 +29,8 @@ class TraceFilter(BaseModel):
     limit: int = Field(default=100, ge=1, le=10_000)
 
 
-def _last_user(messages: Any) -> str | None:
+def last_user_text(messages: Any) -> str | None:
+    """The text of the last user message of a recorded chat input."""
     if not isinstance(messages, list):
         return None
     for message in reversed(messages):
@@ -70,7 +71,7 @@ async def items_from_traces(store: Store, flt: TraceFilter) -> list[Item]:
     rows = await store.aread(lambda conn: _query(conn, flt))
     items = []
     for row in rows:
-        question = _last_user(row["input"])
+        question = last_user_text(row["input"])
         if question is None:
             continue
         output = row["output"]

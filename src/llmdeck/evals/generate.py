@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from llmdeck.evals.evaluators import Chunk
-from llmdeck.evals.evaluators.judge import _OBJECT
+from llmdeck.evals.evaluators.judge import JSON_OBJECT
 from llmdeck.evals.items import Item
 from llmdeck.evals.service import Evals
 from llmdeck.vectors import Collection
@@ -54,7 +54,7 @@ class Drafted:
 
 def read_pair(reply: str) -> tuple[str, str] | None:
     """(question, answer) from a model's reply, or None."""
-    match = _OBJECT.search(reply)
+    match = JSON_OBJECT.search(reply)
     if not match:
         return None
     try:

@@ -15,7 +15,7 @@ from sqlalchemy import Connection, func, select
 
 from llmdeck.config import OnlineSettings
 from llmdeck.evals.evaluators import Case, build_evaluators
-from llmdeck.evals.from_traces import _last_user
+from llmdeck.evals.from_traces import last_user_text
 from llmdeck.evals.items import Item
 from llmdeck.evals.service import Evals
 from llmdeck.jobs import Job, Jobs
@@ -86,7 +86,7 @@ class OnlineEvaluator:
     async def _score(self, row: Any) -> None:
         output = row["output"]
         answer = output.get("content") if isinstance(output, dict) else None
-        item = Item(id=row["trace_id"], input=_last_user(row["input"]) or "")
+        item = Item(id=row["trace_id"], input=last_user_text(row["input"]) or "")
         case = Case(item, answer if isinstance(answer, str) else "", (), row["latency_ms"],
                     row["cost"])  # fmt: skip
         recorder = self.evals.recorder

@@ -9,7 +9,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, func, select, update
+from sqlalchemy import Connection, select, update
 
 from llmdeck.errors import NotFound
 from llmdeck.store import Store
@@ -220,14 +220,6 @@ class Runs:
             return [_run(r) for r in conn.execute(query).mappings()]
 
         return await self.store.aread(read)
-
-    async def count(self) -> int:
-        """How many runs there are."""
-        return await self.store.aread(
-            lambda conn: int(
-                conn.execute(select(func.count()).select_from(runs_table)).scalar() or 0
-            )
-        )
 
 
 def _run(row: Any) -> Run:

@@ -4,7 +4,7 @@ the API, the job handler and the promotion gate share."""
 from __future__ import annotations
 
 import base64
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -158,12 +158,11 @@ class Evals:
         resume: str | None = None,
         baseline: str | None = None,
         progress: Progress | None = None,
-        evaluators: Sequence[Evaluator] | None = None,
         target: TargetSpec | None = None,
-        announce: Any = None,
+        announce: Callable[[str], None] | None = None,
     ) -> Outcome:
         """Run (or resume) a suite, then check thresholds and compare with `baseline`."""
-        built = list(evaluators) if evaluators is not None else suite.evaluators(self.tools())
+        built = suite.evaluators(self.tools())
         items, dataset, version = await self.suite_items(suite)
         spec = target or suite.spec.target
         if resume is not None:

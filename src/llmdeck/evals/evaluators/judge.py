@@ -44,12 +44,12 @@ JUDGE_MESSAGES = [
 ]
 """The default judge prompt, seeded into the registry when no prompt has its name."""
 
-_OBJECT = re.compile(r"\{.*\}", re.DOTALL)
+JSON_OBJECT = re.compile(r"\{.*\}", re.DOTALL)
 
 
 def parse_verdict(reply: str, scale: float) -> tuple[float, str] | None:
     """(score in [0, 1], reason) from a judge's reply, or None when it cannot be read."""
-    match = _OBJECT.search(reply)
+    match = JSON_OBJECT.search(reply)
     if not match:
         return None
     try:

@@ -17,7 +17,7 @@ from llmdeck.evals.evaluators.base import (
     options_check,
     unmeasured,
 )
-from llmdeck.evals.evaluators.judge import _OBJECT
+from llmdeck.evals.evaluators.judge import JSON_OBJECT
 from llmdeck.guards import GroundednessDetector
 
 
@@ -62,7 +62,7 @@ async def judged_relevance(tools: Tools, case: Case, chunk: Chunk) -> bool | Non
             reply = await tools.complete(tools.judge_model, [{"role": "user", "content": prompt}])
         except Exception:  # noqa: BLE001 - a failed judge call is retried, then unmeasured
             continue
-        match = _OBJECT.search(reply)
+        match = JSON_OBJECT.search(reply)
         try:
             data = json.loads(match.group()) if match else None
         except json.JSONDecodeError:
