@@ -78,6 +78,8 @@ def test_datasets_and_experiments_over_http(tmp_path: Path, database_url: str) -
 
         refused = api.post("/api/experiments", json={**body, "evaluators": ["nope"]})
         assert refused.status_code == 400 and "evaluators[0]" in refused.text
+        code = api.post("/api/experiments", json={**body, "evaluators": ["os:getcwd"]})
+        assert code.status_code == 400 and "not allowed" in code.text
         missing = api.post("/api/experiments", json={**body, "dataset": "nothing"})
         assert missing.status_code == 404
 

@@ -37,7 +37,7 @@ class Experiments:
     async def start(self, request: ExperimentRequest) -> Run:
         """Check the request, record a queued run, enqueue its job."""
         try:
-            build_evaluators(request.evaluators, self.evals.tools())
+            build_evaluators(request.evaluators, self.evals.tools(), functions=False)
         except EvaluatorSpecError as exc:
             raise BadRequest(f"evaluators[{exc.index}]: {exc}", param="evaluators") from None
         name, _, pinned = request.dataset.partition("@")
@@ -65,7 +65,7 @@ class Experiments:
         if run.status not in ("queued", "running", "interrupted"):
             return  # done already (a duplicate delivery)
         request = ExperimentRequest.model_validate(run.spec)
-        evaluators = build_evaluators(request.evaluators, self.evals.tools())
+        evaluators = build_evaluators(request.evaluators, self.evals.tools(), functions=False)
         assert run.dataset is not None
         _, items = await self.evals.datasets.items(run.dataset, run.dataset_version)
         await self.evals.runs.set_status(run_id, "running")

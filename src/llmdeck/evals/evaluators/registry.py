@@ -57,11 +57,19 @@ def split_entry(entry: Any) -> tuple[str, dict[str, Any]]:
     raise ValueError("an evaluator is a name, or {name: {options}}")
 
 
-def build_one(entry: Any, tools: Tools, base: Path | None = None) -> Evaluator:
-    """One evaluator from its entry (ValueError names the problem)."""
+def build_one(
+    entry: Any, tools: Tools, base: Path | None = None, *, functions: bool = True
+) -> Evaluator:
+    """One evaluator from its entry (ValueError names the problem). `functions=False` refuses
+    `module:function` and `file.py:function` (requests over the API must not import code)."""
     name, options = split_entry(entry)
     factory = BUILTIN.get(name)
     if factory is None and ":" in name:
+        if not functions:
+            raise ValueError(
+                f"{name!r}: functions by path are not allowed here; register them under the "
+                "llmdeck.evaluators entry point group"
+            )
         factory = function_factory(name, base)
     if factory is None:
         registered = entry_point_functions()
@@ -78,13 +86,15 @@ def build_one(entry: Any, tools: Tools, base: Path | None = None) -> Evaluator:
     return evaluator
 
 
-def build_evaluators(entries: list[Any], tools: Tools, base: Path | None = None) -> list[Evaluator]:
+def build_evaluators(
+    entries: list[Any], tools: Tools, base: Path | None = None, *, functions: bool = True
+) -> list[Evaluator]:
     """Evaluators for a list of entries; EvaluatorSpecError says which entry is wrong. Two
     evaluators may not share a score name."""
     built: list[Evaluator] = []
     for index, entry in enumerate(entries):
         try:
-            evaluator = build_one(entry, tools, base)
+            evaluator = build_one(entry, tools, base, functions=functions)
         except ValueError as exc:
             raise EvaluatorSpecError(index, str(exc)) from None
         if any(e.name == evaluator.name for e in built):
