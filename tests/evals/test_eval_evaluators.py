@@ -189,9 +189,10 @@ def test_repeated_judging_reports_spread_and_unmeasured_never_poisons_a_mean(
     from llmdeck.evals import Result
 
     results = [
-        Result("a", 0, {}, None, "x", {"judge": {"value": 1.0}}),
-        Result("b", 1, {}, None, "x", {"judge": {"value": None}}),
-        Result("c", 2, {}, None, "x", {"judge": {"value": 0.5}}),
+        Result("a", 0, {}, None, "x", {"judge": {"value": 1.0, "spread": 0.0}}),
+        Result("b", 1, {}, None, "x", {"judge": {"value": None, "explanation": "unreadable"}}),
+        Result("c", 2, {}, None, "x", {"judge": {"value": 0.5, "spread": 0.2}}),
     ]
     summary = aggregate(results, ["judge"])["judge"]
     assert summary.mean == 0.75 and summary.measured == 2 and summary.unmeasured == 1
+    assert summary.repeat_spread == 0.1 and summary.why_unmeasured == "unreadable"

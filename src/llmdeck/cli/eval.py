@@ -114,10 +114,15 @@ def _show_outcome(outcome: Any) -> None:
             change += " REGRESSION" if diff.regression else ""
         mean = "n/a" if score.mean is None else f"{score.mean:.3f}"
         spread = "" if score.spread is None else f"{score.spread:.3f}"
-        rows.append([name, mean, spread, f"{score.measured}", f"{score.unmeasured}", change])
-    print_table(["evaluator", "mean", "stdev", "measured", "unmeasured", "vs baseline"], rows,
+        takes = "" if score.repeat_spread is None else f"{score.repeat_spread:.3f}"
+        rows.append([name, mean, spread, takes, score.measured, score.unmeasured, change])
+    columns = ["evaluator", "mean", "stdev", "repeat spread", "measured", "unmeasured"]
+    print_table([*columns, "vs baseline"], rows,
                 title=f"run {outcome.run.id}: {outcome.run.item_count} items, "
                 f"${outcome.run.cost:.4f}")  # fmt: skip
+    for name, score in outcome.scores.items():
+        if score.unmeasured and score.why_unmeasured:
+            click.echo(f"{name}: {score.unmeasured} unmeasured, e.g. {score.why_unmeasured}")
     for failure in outcome.failures:
         click.echo(f"below threshold: {failure}")
     if outcome.errors:

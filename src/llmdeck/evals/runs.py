@@ -46,17 +46,21 @@ class Result:
 
 @dataclass
 class Aggregate:
-    """An evaluator's mean over the measured items of a run."""
+    """An evaluator's mean over the measured items of a run, their standard deviation, and
+    (for evaluators taken several times per item, `repeats`) the mean spread of the takes."""
 
     mean: float | None
     measured: int
     unmeasured: int
     spread: float | None = None
+    repeat_spread: float | None = None
+    why_unmeasured: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form."""
         return {"mean": self.mean, "measured": self.measured, "unmeasured": self.unmeasured,
-                "stdev": self.spread}  # fmt: skip
+                "stdev": self.spread, "repeat_spread": self.repeat_spread,
+                "why_unmeasured": self.why_unmeasured}  # fmt: skip
 
 
 @dataclass
@@ -94,7 +98,21 @@ def aggregate(results: list[Result], names: list[str]) -> dict[str, Aggregate]:
         spread = None
         if mean is not None and len(measured) > 1:
             spread = math.sqrt(sum((v - mean) ** 2 for v in measured) / (len(measured) - 1))
-        out[name] = Aggregate(mean, len(measured), len(values) - len(measured), spread)
+        takes = [
+            float(s["spread"])
+            for r in results
+            if isinstance(s := r.scores.get(name), dict)
+            and isinstance(s.get("spread"), int | float)
+        ]
+        why = next(
+            (str(r.scores[name].get("explanation")) for r in results
+             if name in r.scores and r.value(name) is None),
+            None,
+        )  # fmt: skip
+        out[name] = Aggregate(
+            mean, len(measured), len(values) - len(measured), spread,
+            sum(takes) / len(takes) if takes else None, why,
+        )  # fmt: skip
     return out
 
 

@@ -125,7 +125,7 @@ class GatewayTarget:
         else:
             messages = [Message(role="user", content=item.question)]
             if item.context:
-                context = "Context:\n" + "\n\n".join(item.context)
+                context = "Answer from this context.\n\n" + "\n\n".join(item.context)
                 messages.insert(0, Message(role="system", content=context))
         return ChatRequest(model=self.spec.model, messages=messages)
 
