@@ -35,6 +35,7 @@ class ContractServer:
 
     def __init__(self) -> None:
         self.calls: list[tuple[float, str]] = []
+        self.traceparents: list[str] = []
         self.limited = False
         app = Starlette(routes=[
             Route("/api/rag/query", self.rag, methods=["POST"]),
@@ -60,6 +61,7 @@ class ContractServer:
     async def answer(self, request: Request) -> JSONResponse:
         body = await request.json()
         self.calls.append((time.monotonic(), body["input"]))
+        self.traceparents.append(request.headers.get("traceparent", ""))
         if not self.limited:
             self.limited = True
             return JSONResponse({"error": "slow down"}, 429, headers={"retry-after": "1"})
@@ -134,3 +136,6 @@ def test_429_pauses_every_worker_then_all_items_finish(
     # the refused item waited its Retry-After; so did the workers that had not started yet
     assert len(later) == 6
     assert sum(1 for t in later if t - first_refused >= 0.9) >= 4
+    # each request carried its item's trace, so the endpoint's own spans can join it
+    traces = {r.trace_id for r in outcome.run.results}
+    assert {p.split("-")[1] for p in contract.traceparents} == traces

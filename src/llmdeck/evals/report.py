@@ -13,6 +13,7 @@ def as_json(outcome: Outcome) -> dict[str, Any]:
     out: dict[str, Any] = {
         "id": outcome.run.id,
         "scores": {name: a.mean for name, a in outcome.scores.items()},
+        "details": {name: a.to_dict() for name, a in outcome.scores.items()},
         "regressions": outcome.regressions,
         "failures": outcome.failures,
         "errors": outcome.errors,

@@ -21,6 +21,7 @@ from llmdeck.errors import LlmdeckError, RateLimited, UpstreamError
 from llmdeck.evals.evaluators import Chunk
 from llmdeck.evals.items import Item
 from llmdeck.gateway import ChatRequest, ChatResponse, Gateway, Message, Principal
+from llmdeck.observe import current_span
 
 EVALS = Principal(key_id=None, name="evals", admin=True)
 
@@ -163,9 +164,13 @@ class HttpTarget:
 
     async def answer(self, item: Item) -> Answer:
         url, body = self._request(item)
+        headers = dict(self.spec.headers)
+        span = current_span()
+        if span is not None:  # a llmdeck server (or any W3C-traced app) joins the item's trace
+            headers["traceparent"] = span.traceparent()
         try:
             response = await self.client.post(
-                url, json=body, headers=self.spec.headers, timeout=self.spec.timeout
+                url, json=body, headers=headers, timeout=self.spec.timeout
             )
         except httpx.HTTPError as exc:
             raise TargetError(f"{url}: {type(exc).__name__}: {exc}") from None
