@@ -58,5 +58,7 @@ def test_import_list_export_items_runs_and_show(tmp_path: Path) -> None:
     # the version a run used is frozen: importing again makes v2
     again = llmdeck("eval", "datasets", "import", "caps", "caps.csv", "--json")
     assert orjson.loads(again.stdout)["latest_version"] == 2
+    unknown = llmdeck("eval", "run", "suite.yaml", "--baseline", "nope")
+    assert unknown.returncode == 2 and "--baseline" in unknown.stderr and "nope" in unknown.stderr
     missing = llmdeck("eval", "show", "nope")
     assert missing.returncode == 1 and "no run 'nope'" in missing.stderr

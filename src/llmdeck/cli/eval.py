@@ -14,6 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from llmdeck.cli._output import config_option, errors, print_json, print_table
 from llmdeck.config import load_settings
+from llmdeck.errors import NotFound
 from llmdeck.evals import Comparison, Evals, load_suite
 from llmdeck.evals.local import local_evals
 from llmdeck.evals.report import as_json, junit, markdown
@@ -74,6 +75,12 @@ def run(
     suite = load_suite(suite_file)
 
     async def work(evals: Evals) -> Any:
+        for option, run_id in (("--baseline", baseline), ("--resume", resume)):
+            if run_id is not None:
+                try:
+                    await evals.runs.get(run_id, results=False)
+                except NotFound as exc:
+                    raise click.BadParameter(exc.message, param_hint=option) from None
         with _progress() as bar:
             task = bar.add_task(suite.spec.name, total=None)
 
