@@ -46,6 +46,8 @@ def test_versions_are_immutable_once_used(tmp_path: Path, database_url: str) -> 
             assert (after.latest_version, after.item_count, after.locked) == (2, 4, False)
             _, old = await sets.items("qa", 1)
             assert [i.id for i in old] == ["a", "b", "c"]  # what the run saw, unchanged
+            resumed = await evals.run_suite(suite, resume=outcome.run.id)
+            assert [r.item_id for r in resumed.run.results] == ["a", "b", "c"]
             pinned = parse_suite(
                 "name: qa\ndataset: qa@v1\ntarget: {model: chat}\nevaluators: [contains]\n",
                 str(data),

@@ -166,7 +166,11 @@ class Evals:
         items, dataset, version = await self.suite_items(suite)
         spec = target or suite.spec.target
         if resume is not None:
-            run_id = (await self.runs.get(resume, results=False)).id
+            run = await self.runs.get(resume, results=False)
+            run_id = run.id
+            if run.dataset_version is not None and run.dataset is not None:
+                # the version the run started on, even if the dataset has grown since
+                _, items = await self.datasets.items(run.dataset, run.dataset_version)
             await self.runs.set_status(run_id, "running")
         else:
             run_id = new_run_id()
