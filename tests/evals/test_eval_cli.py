@@ -122,6 +122,11 @@ def test_bad_suite_files_name_file_field_and_line(tmp_path: Path) -> None:
                            "evaluators: [contains]\nthresholds:\n  exact_match: 0.5\n",
                            "threshold.yaml:6: thresholds.exact_match: no evaluator"),
         "yaml.yaml": ("name: x\ndataset: [unclosed\n", "yaml.yaml:3: invalid YAML"),
+        "env.yaml": ("name: x\ndataset: capitals.jsonl\ntarget:\n  http: http://127.0.0.1:9/\n"
+                     "  headers: {authorization: 'Bearer ${NO_SUCH_VAR_FOR_EVALS}'}\n"
+                     "evaluators: [contains]\n",
+                     "env.yaml:5: target.headers.authorization: environment variable "
+                     "NO_SUCH_VAR_FOR_EVALS is not set"),
         "data.yaml": ("name: x\ndataset: missing.jsonl\ntarget: {model: chat}\n"
                       "evaluators: [contains]\n", "data.yaml:2: dataset:"),
     }  # fmt: skip
@@ -191,3 +196,16 @@ def _done(database: Path) -> set[str]:
             return {row[0] for row in conn.execute("select item_id from eval_results")}
     except sqlite3.OperationalError:
         return set()
+
+
+def test_suite_values_from_the_environment() -> None:
+    from llmdeck.evals import parse_suite
+
+    text = (
+        "name: x\ndataset: d\ntarget: {http: '${BASE}/answer', headers: {authorization: "
+        "'Bearer ${KEY}'}}\nevaluators: [{contains: {value: '${WORD:-hello}'}}]\n"
+    )
+    suite = parse_suite(text, "s.yaml", {"BASE": "http://h", "KEY": "k1"})
+    assert suite.spec.target.http == "http://h/answer"
+    assert suite.spec.target.headers == {"authorization": "Bearer k1"}
+    assert suite.spec.evaluators == [{"contains": {"value": "hello"}}]

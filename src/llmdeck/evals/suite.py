@@ -9,11 +9,15 @@ thresholds: {contains: 0.9}      # a mean below a threshold fails the run (exit 
 concurrency: 8                   # optional
 ```
 
-Errors name the file, the field and its line, as `llmdeck config check` does.
+`${VAR}` (or `${VAR:-default}`) takes a value from the environment. Errors name the file, the
+field and its line, as `llmdeck config check` does.
 """
 
 from __future__ import annotations
 
+import os
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -107,7 +111,31 @@ def _index(node: yaml.Node | None, loc: Loc, out: dict[Loc, int]) -> None:
             _index(child, (*loc, position), out)
 
 
-def parse_suite(text: str, source: str) -> Suite:
+_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+def _expand(value: Any, loc: Loc, environ: Mapping[str, str], missing: list[Loc]) -> Any:
+    """`${VAR}` and `${VAR:-default}` in strings, from the environment (secrets such as an
+    endpoint's key stay out of the file)."""
+    if isinstance(value, dict):
+        return {k: _expand(v, (*loc, k), environ, missing) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_expand(v, (*loc, i), environ, missing) for i, v in enumerate(value)]
+    if not isinstance(value, str) or "${" not in value:
+        return value
+
+    def substitute(match: re.Match[str]) -> str:
+        name, default = match.group(1), match.group(2)
+        if name in environ:
+            return environ[name]
+        if default is None:
+            missing.append((*loc, name))
+        return default or ""
+
+    return _VAR.sub(substitute, value)
+
+
+def parse_suite(text: str, source: str, environ: Mapping[str, str] | None = None) -> Suite:
     """A Suite from YAML text; ConfigError lists every problem with its line."""
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
@@ -121,6 +149,14 @@ def parse_suite(text: str, source: str) -> Suite:
         raise ConfigError([Problem("", "a suite is a mapping (name, dataset, ...)", source, 1)])
     lines: dict[Loc, int] = {}
     _index(node, (), lines)
+    missing: list[Loc] = []
+    data = _expand(data, (), os.environ if environ is None else environ, missing)
+    if missing:
+        raise ConfigError([
+            Problem(format_loc(loc[:-1]), f"environment variable {loc[-1]} is not set",
+                    source, _line(loc[:-1], lines))
+            for loc in missing
+        ])  # fmt: skip
     try:
         spec = SuiteSpec.model_validate(data)
     except ValidationError as exc:
