@@ -9,6 +9,7 @@ import { ago, int, usd, when } from "../lib/format.js";
 const f3 = (v) => (v === null || v === undefined ? "–" : v.toFixed(3));
 const signed = (v) => (v === null || v === undefined ? "–" : `${v >= 0 ? "+" : ""}${v.toFixed(3)}`);
 const BINS = 10;
+const cut = (v, n = 80) => (v && v.length > n ? `${v.slice(0, n - 1)}…` : v ?? "");
 
 function histogram(title, runs) {
   // runs: [{name, values: [0..1]}]; bars side by side per bin
@@ -62,8 +63,8 @@ async function comparison(a, b) {
       table([
         { label: "item", value: (i) => i.item_id },
         ...names.map((n) => ({ label: n, num: true, value: (i) => `${f3(i.a[n])} → ${f3(i.b[n])}` })),
-        { label: `answer ${a}`, value: (i) => (i.output_a ?? "").slice(0, 80), cls: "hide-narrow" },
-        { label: `answer ${b}`, value: (i) => (i.output_b ?? "").slice(0, 80), cls: "hide-narrow" },
+        { label: `answer ${a}`, value: (i) => h("span", { title: i.output_a ?? "" }, cut(i.output_a)), cls: "hide-narrow" },
+        { label: `answer ${b}`, value: (i) => h("span", { title: i.output_b ?? "" }, cut(i.output_b)), cls: "hide-narrow" },
       ], changed, { empty: "No item changed its scores." })));
 }
 
