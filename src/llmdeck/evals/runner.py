@@ -27,36 +27,35 @@ MAX_RATE_LIMITED = 20  # tries of one item that keeps getting 429s before it is 
 
 
 class GroupWriter:
-    """Writes results as they complete; results that complete while a write is in progress go
-    together in the next one (group commit). `save` returns once its result is stored."""
+    """Writes results as they complete, without holding up the worker that made them: results
+    that complete while a write is in progress go together in the next one (group commit).
+    `flush` waits for everything handed over and raises if a write failed."""
 
-    def __init__(self, runs: Runs, run_id: str) -> None:
+    def __init__(self, runs: Runs, run_id: str, written: Callable[[int], None]) -> None:
         self.runs = runs
         self.run_id = run_id
-        self.pending: list[tuple[Result, asyncio.Future[None]]] = []
+        self.written = written
+        self.pending: list[Result] = []
         self.task: asyncio.Task[None] | None = None
 
-    async def save(self, result: Result) -> None:
-        """Store `result` (with whatever else is waiting)."""
-        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self.pending.append((result, done))
+    def put(self, result: Result) -> None:
+        """Hand over a result; it is written at once, or with the next group."""
+        self.pending.append(result)
         if self.task is None or self.task.done():
+            if self.task is not None:
+                self.task.result()  # a failed write stops the run here
             self.task = asyncio.create_task(self._drain())
-        await done
 
     async def _drain(self) -> None:
         while self.pending:
             batch, self.pending = self.pending, []
-            try:
-                await self.runs.save(self.run_id, [result for result, _ in batch])
-            except Exception as exc:  # noqa: BLE001 - handed to every waiting item
-                for _, done in batch:
-                    if not done.done():
-                        done.set_exception(exc)
-                continue
-            for _, done in batch:
-                if not done.done():  # its item may have been cancelled meanwhile
-                    done.set_result(None)
+            await self.runs.save(self.run_id, batch)
+            self.written(len(batch))
+
+    async def flush(self) -> None:
+        """Wait until every result handed over is stored (the drain runs until none is left)."""
+        if self.task is not None:
+            await self.task
 
 
 @dataclass
@@ -109,23 +108,28 @@ class Runner:
         finished = len(items) - len(pending)
         if progress:
             progress(finished, len(items))
-        writer = GroupWriter(self.runs, run_id)
+
+        def written(count: int) -> None:
+            nonlocal finished
+            finished += count
+            if progress:
+                progress(finished, len(items))
+
+        writer = GroupWriter(self.runs, run_id, written)
         queue: asyncio.Queue[Item] = asyncio.Queue()
         for item in pending:
             queue.put_nowait(item)
 
         async def worker() -> None:
-            nonlocal finished
             while not queue.empty():
                 item = queue.get_nowait()
-                result = await self.one(run_id, item, positions[item.id])
-                await writer.save(result)
-                finished += 1
-                if progress:
-                    progress(finished, len(items))
+                writer.put(await self.one(run_id, item, positions[item.id]))
 
         workers = max(1, min(self.concurrency, len(pending)))
-        await asyncio.gather(*(worker() for _ in range(workers)))
+        try:
+            await asyncio.gather(*(worker() for _ in range(workers)))
+        finally:
+            await writer.flush()
         return len(pending)
 
     async def one(self, run_id: str, item: Item, position: int) -> Result:

@@ -164,21 +164,27 @@ class Runs:
         ]  # fmt: skip
 
         def write(conn: Connection) -> None:
-            added, cost = 0, 0.0
-            for row, result in zip(rows, results, strict=True):
-                inserted = conn.execute(self.store.insert_ignore(results_table).values(**row))
-                if inserted.rowcount:
-                    added += 1
-                    cost += result.cost or 0.0
-            if added:
+            ids = [row["item_id"] for row in rows]
+            have = set(
                 conn.execute(
-                    update(runs_table)
-                    .where(runs_table.c.id == run_id)
-                    .values(
-                        done_count=runs_table.c.done_count + added,
-                        cost=runs_table.c.cost + cost,
+                    select(results_table.c.item_id).where(
+                        results_table.c.run_id == run_id, results_table.c.item_id.in_(ids)
                     )
+                ).scalars()
+            )
+            new = [row for row in rows if row["item_id"] not in have]
+            if not new:
+                return
+            # one statement for the batch (a row another process wrote meanwhile is skipped)
+            conn.execute(self.store.insert_ignore(results_table), new)
+            conn.execute(
+                update(runs_table)
+                .where(runs_table.c.id == run_id)
+                .values(
+                    done_count=runs_table.c.done_count + len(new),
+                    cost=runs_table.c.cost + sum(row["cost"] or 0.0 for row in new),
                 )
+            )
 
         await self.store.awrite(write)
 
