@@ -113,3 +113,52 @@ def test_promotion_needs_a_passing_suite(tmp_path: Path) -> None:
         assert allowed.status_code == 200, allowed.text
         # other labels are not gated
         assert api.put("/api/prompts/capitals/labels/staging", json={"version": 2}).is_success
+
+
+def test_an_experiment_whose_job_was_lost_is_run_by_the_sweep(tmp_path: Path) -> None:
+    import asyncio
+
+    from sqlalchemy import update
+
+    from llmdeck.evals import ExperimentRequest, Experiments, Item
+    from llmdeck.evals.experiments import SWEEP
+    from llmdeck.evals.local import local_evals
+    from llmdeck.jobs import LocalJobs
+    from llmdeck.store.tables import eval_runs
+
+    settings = eval_settings(tmp_path / "home", jobs={"drain_timeout": 0})
+
+    async def scenario() -> str:
+        async with local_evals(settings) as evals:
+            await evals.datasets.add("d", [Item("a", "Where is Paris?", expected="France",
+                                                context=["Paris is in France."])])  # fmt: skip
+            lost = LocalJobs(settings.jobs)  # never works its queue: like a server that died
+            Experiments(evals, lost).register()
+            request = ExperimentRequest(name="x", dataset="d", target={"model": "chat"},
+                                        evaluators=["contains"])  # fmt: skip
+            run = await Experiments(evals, lost).start(request)
+            assert run.status == "queued"
+            jobs = LocalJobs(settings.jobs)
+            Experiments(evals, jobs).register()
+            await jobs.start(work=True)
+            await jobs.enqueue(SWEEP)  # too early: a queued run gets a minute first
+            await asyncio.sleep(0.3)
+            assert (await evals.runs.get(run.id)).status == "queued"
+
+            def age(conn: object) -> None:
+                conn.execute(  # type: ignore[attr-defined]
+                    update(eval_runs).where(eval_runs.c.id == run.id).values(created_at=0)
+                )
+
+            await evals.store.awrite(age)
+            await jobs.enqueue(SWEEP)
+            for _ in range(100):
+                status = (await evals.runs.get(run.id)).status
+                if status not in ("queued", "running"):
+                    break
+                await asyncio.sleep(0.1)
+            await jobs.close()
+            await lost.close()
+            return status
+
+    assert asyncio.run(scenario()) == "passed"

@@ -15,6 +15,9 @@ from llmdeck.evals.suite import SuiteSpec
 from llmdeck.jobs import Job, Jobs
 
 RUN = "evals.run"
+SWEEP = "evals.sweep"
+SWEEP_INTERVAL = 60.0
+STALE = 300.0  # a running experiment with no new result for this long has lost its job
 
 
 class ExperimentRequest(SuiteSpec):
@@ -31,8 +34,20 @@ class Experiments:
         self.jobs = jobs
 
     def register(self) -> None:
-        """Handle `evals.run` jobs in this process."""
+        """Handle `evals.run` jobs in this process, and sweep for runs whose job was lost."""
         self.jobs.register(RUN, self._run)
+        self.jobs.register(SWEEP, self._sweep)
+        self.jobs.every(SWEEP, SWEEP_INTERVAL)
+
+    async def _enqueue(self, run_id: str) -> None:
+        key = f"{RUN}:{run_id}"
+        await self.jobs.enqueue(RUN, {"run_id": run_id}, dedupe=key, lock=key)
+
+    async def _sweep(self, job: Job) -> None:
+        """Enqueue again the API's experiments left queued or running without progress (an
+        in-process queue loses its jobs when the server restarts; a retried job resumes)."""
+        for run_id in await self.evals.runs.stalled(STALE, SWEEP_INTERVAL):
+            await self._enqueue(run_id)
 
     async def start(self, request: ExperimentRequest) -> Run:
         """Check the request, record a queued run, enqueue its job."""
@@ -52,11 +67,12 @@ class Experiments:
         run_id = new_run_id()
         spec = request.model_dump(mode="json")
         spec["target"] = request.target.model_dump(mode="json", exclude_defaults=True)
+        spec["job"] = True  # run by the job queue (the sweep may enqueue it again)
         await self.evals.runs.create(
             run_id, name=request.name, dataset=name, dataset_version=version, spec=spec,
             item_count=len(items), status="queued",
         )  # fmt: skip
-        await self.jobs.enqueue(RUN, {"run_id": run_id}, lock=f"{RUN}:{run_id}")
+        await self._enqueue(run_id)
         return await self.evals.runs.get(run_id, results=False)
 
     async def _run(self, job: Job) -> None:
@@ -64,7 +80,9 @@ class Experiments:
         run = await self.evals.runs.get(run_id, results=False)
         if run.status not in ("queued", "running", "interrupted"):
             return  # done already (a duplicate delivery)
-        request = ExperimentRequest.model_validate(run.spec)
+        request = ExperimentRequest.model_validate(
+            {k: v for k, v in run.spec.items() if k != "job"}
+        )
         evaluators = build_evaluators(request.evaluators, self.evals.tools(), functions=False)
         assert run.dataset is not None
         _, items = await self.evals.datasets.items(run.dataset, run.dataset_version)

@@ -9,7 +9,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, func, select, update
 
 from llmdeck.errors import NotFound
 from llmdeck.store import Store
@@ -242,6 +242,28 @@ class Runs:
             if name:
                 query = query.where(runs_table.c.name == name)
             return [_run(r) for r in conn.execute(query).mappings()]
+
+        return await self.store.aread(read)
+
+    async def stalled(self, idle: float, queued_for: float) -> list[str]:
+        """Job-run experiments still queued after `queued_for` seconds, or running with no new
+        result for `idle` seconds."""
+        now = time.time()
+
+        def read(conn: Connection) -> list[str]:
+            latest = (
+                select(func.max(results_table.c.created_at))
+                .where(results_table.c.run_id == runs_table.c.id)
+                .scalar_subquery()
+            )
+            query = select(runs_table.c.id, runs_table.c.spec).where(
+                ((runs_table.c.status == "queued") & (runs_table.c.created_at < now - queued_for))
+                | (
+                    (runs_table.c.status == "running")
+                    & (func.coalesce(latest, runs_table.c.created_at) < now - idle)
+                )
+            )
+            return [row.id for row in conn.execute(query) if (row.spec or {}).get("job")]
 
         return await self.store.aread(read)
 
