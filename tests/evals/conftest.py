@@ -11,9 +11,9 @@ import orjson
 
 from llmdeck.config import Settings
 from llmdeck.evals import Evals
-from llmdeck.prompts import PromptSpec
+from llmdeck.prompts import PromptSpec, System
 
-ADMIN = type("Admin", (), {"name": "test", "admin": True})()
+ADMIN = System("tests")
 
 GOOD = [
     {"role": "system", "content": "Answer from this context.\n{{ context }}"},

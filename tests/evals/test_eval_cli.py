@@ -21,7 +21,7 @@ import yaml
 from llmdeck.evals.local import local_evals
 from llmdeck.testing import FakeProvider
 
-from .conftest import GOOD, WORSE, eval_settings, fact_rows, push, write_jsonl
+from .conftest import ADMIN, GOOD, WORSE, eval_settings, fact_rows, push, write_jsonl
 
 
 def llmdeck(*args: str, home: Path, cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -66,7 +66,7 @@ def test_gate_exit_codes_json_junit_and_summary(tmp_path: Path) -> None:
     async def move() -> None:
         async with local_evals(eval_settings(home)) as evals:
             assert evals.prompts is not None
-            await evals.prompts.move("capitals", "staging", worse, _Admin())
+            await evals.prompts.move("capitals", "staging", worse, ADMIN)
 
     asyncio.run(move())
     junit, summary = tmp_path / "junit.xml", tmp_path / "summary.md"
@@ -96,11 +96,6 @@ def test_gate_exit_codes_json_junit_and_summary(tmp_path: Path) -> None:
     assert "contains" in orjson.loads(compared.stdout)["regressions"]
     same = llmdeck("eval", "compare", base["id"], base["id"], home=home, cwd=tmp_path)
     assert same.returncode == 0, same.stdout
-
-
-class _Admin:
-    name = "test"
-    admin = True
 
 
 def test_bad_suite_files_name_file_field_and_line(tmp_path: Path) -> None:
