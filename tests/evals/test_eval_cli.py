@@ -122,6 +122,8 @@ def test_bad_suite_files_name_file_field_and_line(tmp_path: Path) -> None:
                      "evaluators: [contains]\n",
                      "env.yaml:5: target.headers.authorization: environment variable "
                      "NO_SUCH_VAR_FOR_EVALS is not set"),
+        "prompt.yaml": ("name: x\ndataset: capitals.jsonl\ntarget: {prompt: nope}\n"
+                        "evaluators: [contains]\n", "prompt.yaml:3: target: "),
         "data.yaml": ("name: x\ndataset: missing.jsonl\ntarget: {model: chat}\n"
                       "evaluators: [contains]\n", "data.yaml:2: dataset:"),
     }  # fmt: skip

@@ -35,6 +35,9 @@ def test_worse_version_is_a_regression_and_equivalent_is_not(tmp_path: Path, see
             worse = await push(evals, "capitals", WORSE)
             same = await push(evals, "capitals", EQUIVALENT)
             base = await evals.run_suite(suite)
+            # the label was resolved once: the run used (and records) one version
+            assert base.run.spec["target"] == {"prompt": "capitals", "version": good}
+            assert base.run.spec["target_label"] == "staging"
             assert base.passed and base.scores["contains"].mean is not None
             assert base.scores["contains"].mean > 0.8
 

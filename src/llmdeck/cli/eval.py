@@ -10,7 +10,14 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
 
 from llmdeck.cli._output import config_option, errors, print_json, print_table
 from llmdeck.config import load_settings
@@ -82,13 +89,14 @@ def run(
                 except NotFound as exc:
                     raise click.BadParameter(exc.message, param_hint=option) from None
         with _progress() as bar:
-            task = bar.add_task(suite.spec.name, total=None)
+            tasks: list[TaskID] = []  # the bar appears once the suite is checked and the run exists
 
             def progress(done: int, total: int) -> None:
-                bar.update(task, completed=done, total=total)
+                bar.update(tasks[0], completed=done, total=total)
 
             def announce(run_id: str) -> None:
-                errors.print(f"run {run_id} (resume with --resume {run_id})")
+                bar.console.print(f"run {run_id} (resume with --resume {run_id})")
+                tasks.append(bar.add_task(suite.spec.name, total=None))
 
             return await evals.run_suite(
                 suite, resume=resume, baseline=baseline, progress=progress, announce=announce

@@ -65,8 +65,9 @@ class Experiments:
             await self.evals.runs.get(request.baseline, results=False)
         await self.evals.datasets.lock(name, version)
         run_id = new_run_id()
+        target = await self.evals.pin(request.target)
         spec = request.model_dump(mode="json")
-        spec["target"] = request.target.model_dump(mode="json", exclude_defaults=True)
+        spec["target"] = target.model_dump(mode="json", exclude_defaults=True)
         spec["job"] = True  # run by the job queue (the sweep may enqueue it again)
         await self.evals.runs.create(
             run_id, name=request.name, dataset=name, dataset_version=version, spec=spec,

@@ -130,6 +130,15 @@ class Evals:
             return HttpTarget(spec, self.settings.rag_url)
         return GatewayTarget(self.gateway, spec)
 
+    async def pin(self, spec: TargetSpec) -> TargetSpec:
+        """A prompt target's label resolved to the version it points at now: the run (and a
+        resumed run) then uses that one version, and its record says which."""
+        if not spec.prompt or spec.version or self.prompts is None:
+            return spec
+        label = spec.label or self.prompts.settings.default_label
+        found = await self.prompts.resolve(spec.prompt, label=label)
+        return spec.model_copy(update={"version": found.version.version, "label": None})
+
     async def suite_items(self, suite: Suite) -> tuple[list[Item], str, int | None]:
         """(items, dataset reference, version) of a suite: its file, or a registered dataset
         (whose version is then locked: it never changes after a run used it)."""
@@ -164,21 +173,29 @@ class Evals:
         """Run (or resume) a suite, then check thresholds and compare with `baseline`."""
         built = suite.evaluators(self.tools())
         items, dataset, version = await self.suite_items(suite)
-        spec = target or suite.spec.target
         if resume is not None:
             run = await self.runs.get(resume, results=False)
             run_id = run.id
+            spec = TargetSpec.model_validate(run.spec.get("target") or target or suite.spec.target)
             if run.dataset_version is not None and run.dataset is not None:
                 # the version the run started on, even if the dataset has grown since
                 _, items = await self.datasets.items(run.dataset, run.dataset_version)
             await self.runs.set_status(run_id, "running")
         else:
+            asked = target or suite.spec.target
+            try:
+                spec = await self.pin(asked)
+            except NotFound as exc:
+                raise ConfigError([suite.problem(("target",), exc.message)]) from None
             run_id = new_run_id()
+            record = {
+                **suite.spec.model_dump(mode="json"),
+                "target": spec.model_dump(mode="json", exclude_defaults=True),
+                "target_label": asked.label if asked.prompt and not asked.version else None,
+            }
             await self.runs.create(
                 run_id, name=suite.spec.name, dataset=dataset, dataset_version=version,
-                spec={**suite.spec.model_dump(mode="json"), "target": spec.model_dump(
-                    mode="json", exclude_defaults=True)},
-                item_count=len(items),
+                spec=record, item_count=len(items),
             )  # fmt: skip
         if announce is not None:
             announce(run_id)
