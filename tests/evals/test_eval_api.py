@@ -162,3 +162,17 @@ def test_an_experiment_whose_job_was_lost_is_run_by_the_sweep(tmp_path: Path) ->
             return status
 
     assert asyncio.run(scenario()) == "passed"
+
+
+def test_bad_promotion_suites_and_online_evaluators_stop_the_server_early(tmp_path: Path) -> None:
+    import pytest
+
+    from llmdeck.errors import ConfigError
+    from llmdeck.server import build_runtime
+
+    gate = {"promotion": [{"prompt": "p", "suite": "missing.yaml"}]}
+    with pytest.raises(ConfigError, match=r"evals\.promotion\[0\]\.suite: .*cannot read"):
+        build_runtime(eval_settings(tmp_path / "a", evals=gate))
+    online = {"online": {"evaluators": ["contains", "nonsense"]}}
+    with pytest.raises(ConfigError, match=r"evals\.online\.evaluators\[1\]: unknown evaluator"):
+        build_runtime(eval_settings(tmp_path / "b", evals=online))
