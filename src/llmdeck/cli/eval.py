@@ -162,12 +162,12 @@ def compare(
     else:
         rows = [
             [d.evaluator, _f(d.mean_a), _f(d.mean_b), _f(d.delta, signed=True),
-             "" if d.low is None else f"[{d.low:+.3f}, {d.high:+.3f}]", d.paired,
+             "" if d.low is None else f"{d.low:+.3f}..{d.high:+.3f}", d.paired,
              "regression" if d.regression else ("improvement" if d.improvement else "")]
             for d in result.differences
         ]  # fmt: skip
-        print_table(["evaluator", run_a, run_b, "delta", f"{result.confidence:.0%} CI",
-                     "items", "verdict"], rows)  # fmt: skip
+        print_table(["evaluator", "A", "B", "B - A", f"{result.confidence:.0%} CI", "items",
+                     "verdict"], rows, title=f"A = {run_a}, B = {run_b}")  # fmt: skip
         if items:
             changed = [i for i in result.items if i.a != i.b]
             rows = [
@@ -177,7 +177,7 @@ def compare(
                 if i.a.get(name) != i.b.get(name)
             ]
             if rows:
-                print_table(["item", "evaluator", run_a, run_b], rows, title="changed items")
+                print_table(["item", "evaluator", "A", "B"], rows, title="changed items")
     sys.exit(1 if result.regressions else 0)
 
 
