@@ -114,8 +114,9 @@ class Evals:
 
     def tools(self) -> Tools:
         """What model-backed evaluators use."""
+        has_embeddings = self.gateway.settings.alias(self.settings.embedding_model) is not None
         return Tools(
-            embed=self.embed,
+            embed=self.embed if has_embeddings else None,
             complete=self.complete,
             render_judge=self.render_judge,
             judge_model=self.settings.judge_model,

@@ -66,7 +66,9 @@ class AnswerRelevancy:
 def make_semantic(options: dict[str, Any], tools: Tools) -> Evaluator:
     options_check(options, {"min"})
     if tools.embed is None:
-        raise ValueError("needs an embedding model (evals.embedding_model)")
+        raise ValueError(
+            "needs the embedding model alias that evals.embedding_model names (default: embed)"
+        )
     low = options.get("min")
     if low is not None and (not isinstance(low, int | float) or not 0 <= low <= 1):
         raise ValueError("min must be a number between 0 and 1")
@@ -76,5 +78,7 @@ def make_semantic(options: dict[str, Any], tools: Tools) -> Evaluator:
 def make_relevancy(options: dict[str, Any], tools: Tools) -> Evaluator:
     options_check(options, set())
     if tools.embed is None:
-        raise ValueError("needs an embedding model (evals.embedding_model)")
+        raise ValueError(
+            "needs the embedding model alias that evals.embedding_model names (default: embed)"
+        )
     return AnswerRelevancy(tools.embed)
