@@ -14,7 +14,7 @@ from llmdeck.evals import OnlineEvaluator
 from llmdeck.evals.local import local_evals
 from llmdeck.evals.online import picked, score_series
 from llmdeck.observe import Score
-from llmdeck.store.tables import scores
+from llmdeck.store.tables import events, scores
 
 from .conftest import eval_settings
 
@@ -58,5 +58,14 @@ def test_sampled_calls_are_scored_once(tmp_path: Path, database_url: str) -> Non
             assert [p["mean"] for p in series["series"]["judge"]] == [0.9, 0.9, 0.9, 0.5]
             (drop,) = [d for d in series["drops"] if d["name"] == "judge"]
             assert drop["t"] == start + 3 * hour and abs(drop["before"] - 0.9) < 1e-9
+            await scorer.tick()
+            await scorer.tick()  # reported once
+            await asyncio.to_thread(evals.recorder.flush)
+            found = await evals.store.aread(
+                lambda conn: list(conn.execute(select(events)).mappings())
+            )
+            drops = [e for e in found if e["name"] == "evals.score_drop"]
+            assert len(drops) == 1 and drops[0]["level"] == "warning"
+            assert drops[0]["message"] == "judge: hourly mean 0.500, down from 0.900"
 
     asyncio.run(scenario())

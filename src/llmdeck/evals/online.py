@@ -19,11 +19,12 @@ from llmdeck.evals.from_traces import last_user_text
 from llmdeck.evals.items import Item
 from llmdeck.evals.service import Evals
 from llmdeck.jobs import Job, Jobs
-from llmdeck.observe import Score
+from llmdeck.observe import Event, Score
 from llmdeck.store.tables import eval_online, spans
 from llmdeck.store.tables import scores as scores_table
 
 TICK = "evals.online"
+DROP_WINDOW_HOURS = 24
 CURSOR = "default"
 
 
@@ -42,6 +43,7 @@ class OnlineEvaluator:
         self.evals = evals
         self.settings = settings
         self.evaluators = build_evaluators(list(settings.evaluators), evals.tools())
+        self.reported: set[tuple[str, int]] = set()
 
     def register(self, jobs: Jobs) -> None:
         """Run a tick every `interval` seconds through the job queue."""
@@ -64,7 +66,26 @@ class OnlineEvaluator:
             await self._score(row)
             scored += 1
         await store.awrite(lambda conn: self._advance(conn, cursor, scored))
+        await self._report_drops()
         return scored
+
+    async def _report_drops(self) -> None:
+        """An event (`evals.score_drop`, warning) for each new drop in an evaluator's hourly
+        mean, so it shows with the system's other events."""
+        recorder = self.evals.recorder
+        if recorder is None:
+            return
+        found = await score_series(self.evals, hours=DROP_WINDOW_HOURS)
+        for drop in found["drops"]:
+            key = (drop["name"], drop["t"])
+            if key in self.reported:
+                continue
+            self.reported.add(key)
+            recorder.record_event(
+                Event("evals.score_drop", level="warning", source="evals",
+                      message=f"{drop['name']}: hourly mean {drop['mean']:.3f}, down from "
+                      f"{drop['before']:.3f}", attributes=drop)
+            )  # fmt: skip
 
     def _new_calls(self, conn: Connection) -> tuple[list[Any], float]:
         found = conn.execute(select(eval_online.c.cursor).where(eval_online.c.name == CURSOR))
