@@ -15,6 +15,8 @@ import numpy as np
 
 from llmdeck.evals.runs import Result
 
+_CELLS = 4_000_000
+
 
 @dataclass(frozen=True)
 class Difference:
@@ -76,8 +78,12 @@ def bootstrap_interval(
 ) -> tuple[float, float]:
     """The percentile bootstrap interval of the mean of `deltas`."""
     rng = np.random.default_rng(seed)
-    picks = rng.integers(0, len(deltas), size=(resamples, len(deltas)))
-    means = deltas[picks].mean(axis=1)
+    n = len(deltas)
+    rows = max(1, _CELLS // n)  # resamples drawn at a time: memory stays bounded for big runs
+    means = np.concatenate([
+        deltas[rng.integers(0, n, size=(min(rows, resamples - start), n))].mean(axis=1)
+        for start in range(0, resamples, rows)
+    ])  # fmt: skip
     tail = (1 - confidence) / 2
     low, high = np.quantile(means, [tail, 1 - tail])
     return float(low), float(high)
