@@ -9,6 +9,7 @@
     llmdeck vectors ...         vector collections: list, stats, tune, optimize, migrate
     llmdeck deployments list    circuits, load and latency of each deployment on a running server
     llmdeck keys create         create a virtual key (list, show, update, revoke, spend, audit)
+    llmdeck eval ...            evaluation: run suites (gates, JUnit), compare runs, datasets
 
 Exit codes: 0 ok, 1 a failed check or regression, 2 a usage or configuration error.
 """
@@ -22,6 +23,8 @@ import click
 from llmdeck import __version__
 from llmdeck.cli import config as config_commands
 from llmdeck.cli import deployments as deployments_commands
+from llmdeck.cli import eval as eval_commands
+from llmdeck.cli import eval_datasets as _eval_datasets  # noqa: F401 - registers commands
 from llmdeck.cli import keys as key_commands
 from llmdeck.cli import prompts as prompt_commands
 from llmdeck.cli import quickstart as quickstart_command
@@ -49,6 +52,7 @@ cli.add_command(prompt_commands.prompts)
 cli.add_command(vectors_commands)
 cli.add_command(deployments_commands.deployments)
 cli.add_command(key_commands.keys)
+cli.add_command(eval_commands.eval_group)
 
 
 def main() -> None:

@@ -8,6 +8,7 @@ from llmdeck.config.cache import (
     CacheScope,
     CacheSettings,
 )
+from llmdeck.config.evals import EvalsSettings, OnlineSettings, PromotionRule
 from llmdeck.config.guards import GuardMode, GuardRule, GuardsConfig
 from llmdeck.config.jobs import JobsBackend, JobsSettings
 from llmdeck.config.limits import LimitsSettings, StateSettings
@@ -61,6 +62,9 @@ __all__ = [
     "GuardRule",
     "GuardsConfig",
     "Duration",
+    "EvalsSettings",
+    "OnlineSettings",
+    "PromotionRule",
     "ExportSettings",
     "LimitsSettings",
     "ModelAlias",

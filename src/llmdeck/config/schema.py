@@ -17,6 +17,7 @@ from pydantic import (
 )
 
 from llmdeck.config.cache import AliasCache, BatchSettings, CacheSettings
+from llmdeck.config.evals import EvalsSettings
 from llmdeck.config.guards import GuardsConfig
 from llmdeck.config.jobs import JobsSettings
 from llmdeck.config.limits import LimitsSettings, StateSettings
@@ -255,6 +256,7 @@ class Settings(Section):
     state: StateSettings = Field(default_factory=StateSettings)
     limits: LimitsSettings = Field(default_factory=LimitsSettings)
     ui: UiSettings = Field(default_factory=UiSettings)
+    evals: EvalsSettings = Field(default_factory=EvalsSettings)
     home: Path = Path(".llmdeck")
     database_url: str | None = None
     redis_url: str | None = None

@@ -15,6 +15,8 @@ from starlette.requests import Request
 from starlette.routing import BaseRoute, Route
 
 from llmdeck.config import Settings
+from llmdeck.evals import Experiments, build_experiments
+from llmdeck.evals import routes as eval_routes
 from llmdeck.gateway import Gateway, Principal
 from llmdeck.gateway.auth import KeyResolver
 from llmdeck.gateway.batch import BatchRunner
@@ -60,6 +62,7 @@ class Runtime:
     embedder: LoopEmbedder
     batches: BatchRunner
     jobs: Jobs
+    experiments: Experiments | None = None
 
 
 def build_runtime(settings: Settings, *, keys: KeyResolver | None = None) -> Runtime:
@@ -82,7 +85,11 @@ def build_runtime(settings: Settings, *, keys: KeyResolver | None = None) -> Run
     jobs = open_jobs(settings)
     batches = BatchRunner(gateway, store, settings.batch, jobs)
     batches.register()
-    return Runtime(settings, store, recorder, gateway, prompts, vectors, embedder, batches, jobs)
+    experiments = build_experiments(settings, store, gateway, prompts, recorder, jobs)
+    return Runtime(
+        settings, store, recorder, gateway, prompts, vectors, embedder, batches, jobs,
+        experiments=experiments,
+    )  # fmt: skip
 
 
 async def open_runtime(rt: Runtime, background: Background, *, work: bool) -> None:
@@ -158,6 +165,11 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Starlette:
         *guard([*api_routes(rt.recorder), *metrics_routes(rt.recorder)], auth, admin=True),
         *guard(vector_search_routes(rt.vectors), auth, admin=False),
         *guard(vector_routes(rt.vectors), auth, admin=True),
+        *(
+            guard(eval_routes(rt.experiments.evals, rt.experiments), auth, admin=True)
+            if rt.experiments is not None
+            else []
+        ),
         *guard(
             key_routes(rt.gateway.controls, admin_key_set=settings.admin_key is not None),
             rt.gateway.auth,

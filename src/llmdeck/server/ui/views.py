@@ -53,6 +53,8 @@ PAGES: list[tuple[str, str, str]] = [
     ("/ui/gateway", "gateway", "Gateway"),
     ("/ui/collections", "collections", "Collections"),
     ("/ui/collections/{name}", "collection", "Collection"),
+    ("/ui/datasets", "datasets", "Datasets"),
+    ("/ui/experiments", "experiments", "Experiments"),
 ]
 NAV = [
     ("overview", "/ui/", "Overview"),
@@ -143,6 +145,8 @@ class Views:
         extra = (
             [("datasets", "/ui/datasets", "Datasets")] if self.features().get("datasets") else []
         )
+        if self.features().get("experiments"):
+            extra.append(("experiments", "/ui/experiments", "Experiments"))
         return NAV + extra
 
     def _session(self, request: Request) -> tuple[Session | None, str | None]:

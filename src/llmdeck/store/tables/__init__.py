@@ -5,6 +5,14 @@ from sqlalchemy import MetaData
 from llmdeck.store.tables.base import metadata
 from llmdeck.store.tables.batch import batch_lines, batches, files
 from llmdeck.store.tables.cache import cache_entries
+from llmdeck.store.tables.evals import (
+    eval_dataset_versions,
+    eval_datasets,
+    eval_items,
+    eval_online,
+    eval_results,
+    eval_runs,
+)
 from llmdeck.store.tables.keys import (
     api_keys,
     api_keys_revision,
@@ -36,6 +44,12 @@ __all__ = [
     "batch_lines",
     "batches",
     "cache_entries",
+    "eval_dataset_versions",
+    "eval_datasets",
+    "eval_items",
+    "eval_online",
+    "eval_results",
+    "eval_runs",
     "events",
     "files",
     "metadata",
