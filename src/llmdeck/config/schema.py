@@ -20,6 +20,7 @@ from llmdeck.config.cache import AliasCache, BatchSettings, CacheSettings
 from llmdeck.config.guards import GuardsConfig
 from llmdeck.config.jobs import JobsSettings
 from llmdeck.config.limits import LimitsSettings, StateSettings
+from llmdeck.config.rag import RagSettings
 from llmdeck.config.routing import Backoff, CircuitSettings, ComplexitySettings, HealthCheck
 
 Routing = Literal[
@@ -255,6 +256,7 @@ class Settings(Section):
     state: StateSettings = Field(default_factory=StateSettings)
     limits: LimitsSettings = Field(default_factory=LimitsSettings)
     ui: UiSettings = Field(default_factory=UiSettings)
+    rag: RagSettings = Field(default_factory=RagSettings)
     home: Path = Path(".llmdeck")
     database_url: str | None = None
     redis_url: str | None = None

@@ -31,6 +31,9 @@ from llmdeck.observe.routes import api_routes, ingest_routes, metrics_routes
 from llmdeck.observe.service import Background
 from llmdeck.prompts import CanaryController, ErrorRateCheck, Prompts
 from llmdeck.prompts import routes as prompt_routes
+from llmdeck.rag import RagService
+from llmdeck.rag import admin_routes as rag_admin_routes
+from llmdeck.rag import routes as rag_routes
 from llmdeck.server import health
 from llmdeck.server.access import guard, principal_of
 from llmdeck.server.embedder import LoopEmbedder
@@ -60,6 +63,7 @@ class Runtime:
     embedder: LoopEmbedder
     batches: BatchRunner
     jobs: Jobs
+    rag: RagService
 
 
 def build_runtime(settings: Settings, *, keys: KeyResolver | None = None) -> Runtime:
@@ -82,7 +86,11 @@ def build_runtime(settings: Settings, *, keys: KeyResolver | None = None) -> Run
     jobs = open_jobs(settings)
     batches = BatchRunner(gateway, store, settings.batch, jobs)
     batches.register()
-    return Runtime(settings, store, recorder, gateway, prompts, vectors, embedder, batches, jobs)
+    rag = RagService(settings, store, vectors, embedder, gateway, recorder)
+    rag.register(jobs)
+    return Runtime(
+        settings, store, recorder, gateway, prompts, vectors, embedder, batches, jobs, rag
+    )
 
 
 async def open_runtime(rt: Runtime, background: Background, *, work: bool) -> None:
@@ -119,6 +127,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Starlette:
             asyncio.create_task(canaries.run(settings.prompts.canary_interval)),
             asyncio.create_task(quality_schedule(rt.vectors)),
         ]
+        await rt.rag.start()  # pipelines with `ingest_on_start`: queued, not waited for
         try:
             yield
         finally:
@@ -134,6 +143,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Starlette:
         "deployments": health.deployments_check(rt.gateway.router),
         "state": rt.gateway.controls.health,
         "jobs": health.jobs_check(rt.jobs),
+        "rag": rt.rag.health,
     }
     loopback_only = rt.gateway.auth.open
     routes: list[BaseRoute] = []
@@ -158,6 +168,8 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Starlette:
         *guard([*api_routes(rt.recorder), *metrics_routes(rt.recorder)], auth, admin=True),
         *guard(vector_search_routes(rt.vectors), auth, admin=False),
         *guard(vector_routes(rt.vectors), auth, admin=True),
+        *guard(rag_routes(rt.rag), auth, admin=False),
+        *guard(rag_admin_routes(rt.rag), auth, admin=True),
         *guard(
             key_routes(rt.gateway.controls, admin_key_set=settings.admin_key is not None),
             rt.gateway.auth,
