@@ -11,6 +11,7 @@ from llmdeck.config.cache import (
 from llmdeck.config.guards import GuardMode, GuardRule, GuardsConfig
 from llmdeck.config.jobs import JobsBackend, JobsSettings
 from llmdeck.config.limits import LimitsSettings, StateSettings
+from llmdeck.config.load import find_config, format_loc, load_settings
 from llmdeck.config.rag import (
     ChunkingSettings,
     LoaderSettings,
@@ -20,7 +21,6 @@ from llmdeck.config.rag import (
     RetrievalSettings,
     StageTimeouts,
 )
-from llmdeck.config.load import find_config, format_loc, load_settings
 from llmdeck.config.routing import (
     Backoff,
     CircuitSettings,

@@ -42,7 +42,10 @@ class _Piece:
     breaks: bool  # a heading: starts a new chunk unless the current one is small
 
 
-_BLOCK = re.compile(r"```.*?(?:```|\Z)|~~~.*?(?:~~~|\Z)|(?:[^\n]|\n(?!\s*\n))+", re.DOTALL)
+# a fenced code block, or lines up to a blank line or an ATX heading
+_BLOCK = re.compile(
+    r"```.*?(?:```|\Z)|~~~.*?(?:~~~|\Z)|(?:[^\n]|\n(?!\s*\n|#{1,6}\s|```|~~~))+", re.DOTALL
+)
 _HEADING = re.compile(r"#{1,6}\s+(.+?)\s*#*\s*$")
 _SENTENCE = re.compile(r"[^.!?\n]+(?:[.!?]+[\"')\]]*|\n|$)\s*")
 _WORDS = re.compile(r"\S+\s*")

@@ -118,8 +118,10 @@ def load_html(data: bytes, doc_id: str, settings: LoaderSettings) -> list[Docume
     if root is None:
         raise LoadError("no HTML body")
     parts = []
-    for node in root.css(", ".join(_BLOCKS)):
-        if node.css_first(", ".join(_BLOCKS)) is not None and node.tag not in ("pre",):
+    selector = ", ".join(_BLOCKS)
+    for node in root.css(selector):
+        inner = (n for n in node.css(selector) if n.mem_id != node.mem_id)
+        if node.tag != "pre" and next(inner, None) is not None:
             continue  # a container of other blocks: its children are taken one by one
         tag = node.tag or ""
         text = node.text(separator=" " if tag != "pre" else "", strip=tag != "pre")

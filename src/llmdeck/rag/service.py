@@ -107,14 +107,16 @@ class RagService:
         run_id = str(job.payload["run"])
         runs = self.runs
         await asyncio.to_thread(runs.update, run_id, status="running", started_at=time.time())
-        last = [0.0]
+        saved, logged = [0.0], [time.perf_counter()]
 
         def progress(report: IngestReport) -> None:
-            if time.perf_counter() - last[0] < 0.5:
-                return
-            last[0] = time.perf_counter()
-            runs.update(run_id, **_counters(report))
-            log.info("ingesting %s: %s", report.collection, _line(report))
+            now = time.perf_counter()
+            if now - saved[0] >= 0.5:
+                saved[0] = now
+                runs.update(run_id, **_counters(report))
+            if now - logged[0] >= 3.0:
+                logged[0] = now
+                log.info("ingesting %s: %s", report.collection, _line(report))
 
         try:
             report = await asyncio.to_thread(
