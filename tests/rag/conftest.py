@@ -77,8 +77,9 @@ def pdf_bytes(text: str) -> bytes:
     out.write(b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1))
     for offset in offsets:
         out.write(b"%010d 00000 n \n" % offset)
-    out.write(b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n"
-              % (len(objects) + 1, xref))  # fmt: skip
+    out.write(
+        b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    )
     return out.getvalue()
 
 
@@ -120,7 +121,8 @@ def rag_settings(home: Path, fake: FakeProvider, **fields: Any) -> Settings:
         {"name": "embed", "deployments": [deployment]},
     ]
     fields.setdefault("models", models)
-    return make_settings(home, vectors={"quality_interval": 0}, **fields)
+    fields.setdefault("vectors", {"quality_interval": 0})
+    return make_settings(home, **fields)
 
 
 def embedded_texts(fake: FakeProvider) -> int:

@@ -29,8 +29,15 @@ def test_ingest_then_reingest_edit_and_delete(
 ) -> None:
     runtime = make_runtime()
     first = runtime.rag.ingest("geo", str(corpus))
-    documents = {"tides.md", "moon.txt", "volcanoes.html", "sub/comets.pdf",
-                 "sub/rainforests.docx", "rec-glacier", "rec-desert"}  # fmt: skip
+    documents = {
+        "tides.md",
+        "moon.txt",
+        "volcanoes.html",
+        "sub/comets.pdf",
+        "sub/rainforests.docx",
+        "rec-glacier",
+        "rec-desert",
+    }
     assert first.written == len(documents) and first.documents == len(documents)
     # and one dimension probe when the collection is created
     assert first.chunks >= len(documents) and first.embedded + 1 == embedded_texts(fake)
@@ -107,8 +114,11 @@ def test_an_interrupted_run_is_finished_by_the_next(
     assert finished.skipped == partial["documents"] - partial["incomplete"]
     assert finished.written == 12 - finished.skipped
     stats = runtime.rag.documents.stats("notes")
-    assert stats == {"documents": 12, "chunks": runtime.vectors.collection("notes").count(),
-                     "incomplete": 0}  # fmt: skip
+    assert stats == {
+        "documents": 12,
+        "chunks": runtime.vectors.collection("notes").count(),
+        "incomplete": 0,
+    }
 
 
 def test_a_glob_source_and_a_missing_path(make_runtime: MakeRuntime, corpus: Path) -> None:

@@ -77,7 +77,8 @@ def test_fixed_chunks_overlap() -> None:
 def test_html_without_main_keeps_body_text() -> None:
     from llmdeck.rag.loaders import load_html
 
-    (doc,) = load_html(b"<html><body><div>Just <b>some</b> text</div></body></html>", "x.html",
-                       LoaderSettings())  # fmt: skip
+    (doc,) = load_html(
+        b"<html><body><div>Just <b>some</b> text</div></body></html>", "x.html", LoaderSettings()
+    )
     assert doc.text == "Just some text"
     assert HTML  # the corpus page is the fuller case, above
