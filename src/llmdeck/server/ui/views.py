@@ -53,6 +53,7 @@ PAGES: list[tuple[str, str, str]] = [
     ("/ui/gateway", "gateway", "Gateway"),
     ("/ui/collections", "collections", "Collections"),
     ("/ui/collections/{name}", "collection", "Collection"),
+    ("/ui/rag", "rag", "RAG"),
 ]
 NAV = [
     ("overview", "/ui/", "Overview"),
@@ -140,9 +141,10 @@ class Views:
         return handler
 
     def _nav(self) -> list[tuple[str, str, str]]:
-        extra = (
-            [("datasets", "/ui/datasets", "Datasets")] if self.features().get("datasets") else []
-        )
+        features = self.features()
+        extra = [("datasets", "/ui/datasets", "Datasets")] if features.get("datasets") else []
+        if features.get("rag"):
+            extra.append(("rag", "/ui/rag", "RAG"))
         return NAV + extra
 
     def _session(self, request: Request) -> tuple[Session | None, str | None]:
