@@ -18,6 +18,7 @@ from llmdeck.testing.server import ServerThread
 from .conftest import rag_settings
 
 ADMIN = {"authorization": "Bearer admin-secret"}
+JUDGED = '{"order": [3, 1]}'  # the LLM reranker's reply: the third candidate first
 
 
 def _models(fake: FakeProvider) -> list[dict[str, Any]]:
@@ -30,7 +31,21 @@ def _models(fake: FakeProvider) -> list[dict[str, Any]]:
         # the first deployment fails; the router fails over to the local model
         {"name": "chat-flaky", "deployments": [{**failing, "model": "bad", "name": "bad"}, local]},
         {"name": "chat-down", "deployments": [{**failing, "model": "down", "name": "down-1"}]},
+        {
+            "name": "judge",
+            "deployments": [
+                {
+                    **base,
+                    "model": "judge",
+                    "name": "judge-1",
+                    "headers": FakeProvider.header(reply=JUDGED),
+                }
+            ],
+        },
     ]
+
+
+KEYWORDS = {"k": 2, "candidates": 3, "fusion": "weighted", "alpha": 0.1}
 
 
 @pytest.fixture
@@ -40,6 +55,12 @@ def server(home: Path, fake: FakeProvider, corpus: Path) -> Iterator[ServerThrea
         "geo": {"source": str(corpus), "retrieval": {"k": 3, "fusion": "weighted", "alpha": 0.1}},
         "geo-flaky": {"collection": "geo", "answer": "chat-flaky"},
         "geo-down": {"collection": "geo", "answer": "chat-down"},
+        "geo-llm": {
+            "collection": "geo",
+            "retrieval": {**KEYWORDS, "rerank": "llm", "rerank_model": "judge"},
+        },
+        "geo-unreadable": {"collection": "geo", "retrieval": {**KEYWORDS, "rerank": "llm"}},
+        "geo-mmr": {"collection": "geo", "retrieval": {**KEYWORDS, "rerank": "mmr", "k": 3}},
     }
     settings = rag_settings(
         home, fake, admin_key="admin-secret", models=_models(fake), rag={"pipelines": pipelines}
@@ -191,3 +212,21 @@ def test_vector_store_down_is_a_clear_503(home: Path, fake: FakeProvider) -> Non
             assert down.status_code == 503, down.text
             error = down.json()["error"]
             assert error["code"] == "vector_store_unavailable" and "'geo'" in error["message"]
+
+
+def test_reranking(server: ServerThread) -> None:
+    _ingest(server)
+    question = "Which volcano in Sicily is active on the Moon or Earth?"
+    plain = _post(server, "/api/rag/retrieve", {"collection": "geo", "query": question, "k": 3})
+    order = [c["id"] for c in plain.json()["chunks"]]
+    assert len(order) == 3
+    judged = _post(server, "/api/rag/retrieve", {"collection": "geo-llm", "query": question})
+    assert [c["id"] for c in judged.json()["chunks"]] == [order[2], order[0]]
+    assert "rerank" in judged.json()["timings"] and judged.json()["degraded"] == []
+    unreadable = _post(
+        server, "/api/rag/retrieve", {"collection": "geo-unreadable", "query": question}
+    )
+    assert unreadable.json()["degraded"] == ["rerank"]
+    assert [c["id"] for c in unreadable.json()["chunks"]] == order[:2]
+    mmr = _post(server, "/api/rag/retrieve", {"collection": "geo-mmr", "query": question})
+    assert sorted(c["id"] for c in mmr.json()["chunks"]) == sorted(order)

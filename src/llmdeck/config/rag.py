@@ -15,7 +15,6 @@ rag:
         mode: hybrid                # hybrid | vector | keyword
         fusion: rrf                 # rrf | weighted
         alpha: 0.5                  # weighted: the vector share
-        rrf_k: 60
         filter: {lang: en}          # metadata filter applied to every query
         rerank: none                # none | mmr | embedding | llm
         rerank_model: chat          # llm reranking: the judging model alias
