@@ -39,7 +39,7 @@ WORK = Path("/tmp/llmdeck-bench-rag")
 DATA = Path(os.environ.get("LLMDECK_BENCH_DATA", "/work/shared/data"))
 RAG_DOC = ROOT / "docs" / "rag.md"
 ALPHAS = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
-DEEP = 300  # chunks retrieved per query, enough for 100 distinct documents
+DEEP = 300  # SciFact: chunks retrieved per query, enough for 100 distinct documents
 
 
 def read_jsonl(path: Path) -> list[dict[str, Any]]:
@@ -128,9 +128,11 @@ def bare_rate(rag: RagService, name: str, sample: int = 1536) -> float:
 # -- retrieval quality -------------------------------------------------------------------------
 
 
-def ranked_docs(rag: RagService, name: str, text: str, mode: RetrievalSettings) -> list[str]:
+def ranked_docs(
+    rag: RagService, name: str, text: str, mode: RetrievalSettings, depth: int = DEEP
+) -> list[str]:
     """Distinct document ids in rank order (a document ranks by its best chunk)."""
-    found = retrieve(rag.vectors, Query(name, text, DEEP, mode))
+    found = retrieve(rag.vectors, Query(name, text, depth, mode))
     return list(dict.fromkeys(c.document_id for c in found.chunks))
 
 
@@ -173,7 +175,7 @@ def squad_scores(rag: RagService, settings: RetrievalSettings) -> dict[str, floa
     scores: dict[str, list[float]] = {"recall@5": [], "mrr@10": []}
     for q in read_jsonl(DATA / "squad" / "questions.jsonl"):
         relevant = set(q["passage_ids"])
-        ranked = ranked_docs(rag, "squad", q["question"], settings)
+        ranked = ranked_docs(rag, "squad", q["question"], settings, depth=30)
         scores["recall@5"].append(recall(ranked, relevant, 5))
         scores["mrr@10"].append(mrr(ranked, relevant))
     return {k: statistics.fmean(v) for k, v in scores.items()}

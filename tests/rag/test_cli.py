@@ -86,3 +86,11 @@ def test_query_through_a_server(run, home: Path, fake: FakeProvider, corpus: Pat
         assert streamed.stdout.startswith("Mount Etna in Sicily"), streamed.output
         missing = run("query", "x", "-c", "nothing", "--url", server.url)
         assert missing.exit_code == 2 and "404" in missing.output
+
+
+def test_config_check_names_a_pipeline_bad_alias(tmp_path: Path) -> None:
+    config = tmp_path / "llmdeck.yaml"
+    config.write_text(yaml.safe_dump({"rag": {"pipelines": {"docs": {"answer": "gpt-9"}}}}))
+    checked = CliRunner().invoke(cli, ["config", "check", str(config)])
+    assert checked.exit_code == 1  # a failed check
+    assert "rag.pipelines.docs.answer: unknown model alias 'gpt-9'" in checked.output

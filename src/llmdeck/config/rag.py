@@ -108,6 +108,13 @@ class PipelineSettings(_Section):
     ingest_on_start: bool = False
     timeouts: StageTimeouts = Field(default_factory=StageTimeouts)
 
+    def aliases(self) -> dict[str, str]:
+        """The model aliases this pipeline calls, by the field naming them."""
+        out = {"embedding": self.embedding, "answer": self.answer}
+        if self.retrieval.rerank == "llm":
+            out["retrieval.rerank_model"] = self.retrieval.rerank_model
+        return out
+
 
 class RagSettings(_Section):
     """Named pipelines; a collection without one gets the defaults."""

@@ -303,6 +303,17 @@ class Settings(Section):
                 )
         return self
 
+    @model_validator(mode="after")
+    def _rag_aliases(self) -> Settings:
+        known = {m.name for m in self.models}
+        for name, pipeline in self.rag.pipelines.items():
+            for field, alias_name in pipeline.aliases().items():
+                if alias_name not in known:
+                    raise ValueError(
+                        f"rag.pipelines.{name}.{field}: unknown model alias {alias_name!r}"
+                    )
+        return self
+
     def alias(self, name: str) -> ModelAlias | None:
         """The model alias called `name`, if configured."""
         for alias in self.models:

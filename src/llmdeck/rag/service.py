@@ -96,11 +96,15 @@ class RagService:
             raise RagError("no job queue here to run ingestion on")
         target = self.collection_of(collection)
         run_id = await asyncio.to_thread(self.runs.create, target, source)
-        await self.jobs.enqueue(
+        queued = await self.jobs.enqueue(
             INGEST_JOB,
             {"run": run_id, "collection": collection, "source": source},
+            dedupe=f"{INGEST_JOB}:{target}:{source}",  # e.g. every replica starting together
             lock=f"rag:{target}",
         )
+        if not queued:
+            message = "the same ingestion is already waiting to run; this one was dropped"
+            await asyncio.to_thread(self.runs.update, run_id, status="skipped", error=message)
         return run_id
 
     async def _run_job(self, job: Job) -> None:
