@@ -104,6 +104,7 @@ def ingest(rag: RagService, name: str) -> dict[str, Any]:
     if report.written == 0 and saved.exists():
         return dict(orjson.loads(saved.read_bytes()))
     summary = report.to_dict()
+    summary["bare_chunks_per_s"] = bare_rate(rag, name)  # right after, in the same conditions
     saved.write_bytes(orjson.dumps(summary))
     return summary
 
@@ -114,8 +115,9 @@ def bare_rate(rag: RagService, name: str, sample: int = 1536) -> float:
     from llmdeck.gateway.providers.local.embedding import get_embedder
 
     collection = rag.vectors.collection(name)
-    docs = read_jsonl(DATA / name / "corpus.jsonl")[: sample // 2]
-    ids = [f"{d['id']}#{i}" for d in docs for i in range(4)]
+    docs = read_jsonl(DATA / name / "corpus.jsonl")
+    spread = docs[:: max(1, len(docs) // sample)]  # across the corpus, not its first articles
+    ids = [f"{d['id']}#{i}" for d in spread for i in range(2)]
     texts = [r.text for r in collection.get(ids)][:sample]
     embedder = get_embedder()
     embedder.embed(texts[:64])  # warm up, as the pipeline's model is warm
@@ -231,7 +233,9 @@ def run(fresh: bool) -> dict[str, Any]:
         for name in ("scifact", "squad"):
             print(f"ingesting {name}")
             out[f"ingest_{name}"] = ingest(rag, name)
-        out["bare_rate"] = {name: bare_rate(rag, name) for name in ("scifact", "squad")}
+        out["bare_rate"] = {
+            n: out[f"ingest_{n}"]["bare_chunks_per_s"] for n in ("scifact", "squad")
+        }
         print("tuning fusion on the SciFact train claims")
         out["chosen"], chosen, out["tuning"] = tune(rag)
         quality: dict[str, dict[str, dict[str, float]]] = {"scifact": {}, "squad": {}}
@@ -297,6 +301,9 @@ def quality_lines(out: dict[str, Any]) -> list[str]:
         )
     lines += [
         "",
+        "Documents rank by their best chunk (256-token structure chunks, 32 overlapping; a "
+        "record's title leads its text). The pipeline's default fusion is the one chosen here.",
+        "",
         f"Anchors from the data set's notes: BM25 nDCG@10 0.665, MiniLM 0.645 "
         "(whole abstracts, exact search). Fusion chosen on the 809 SciFact train claims "
         f"(nDCG@10): **{out['chosen']}**.",
@@ -344,8 +351,9 @@ def ingest_lines(out: dict[str, Any]) -> list[str]:
     )
     lines += [
         "",
-        "Bare model: the local int8 ONNX all-MiniLM-L6-v2 alone on 1,536 of the same chunks "
-        "(fewer for SQuAD's), batches of 64, in the same process after ingestion. The "
+        "Bare model: the local int8 ONNX all-MiniLM-L6-v2 alone on up to 1,536 of the same "
+        "chunks spread across the corpus, batches of 64, in the same process right after the "
+        "ingestion. The "
         "pipeline's rate counts everything: reading, chunking, the embedding cache, the "
         "gateway call (traced), the vector engine and the per-document state.",
     ]

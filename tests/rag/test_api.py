@@ -230,3 +230,12 @@ def test_reranking(server: ServerThread) -> None:
     assert [c["id"] for c in unreadable.json()["chunks"]] == order[:2]
     mmr = _post(server, "/api/rag/retrieve", {"collection": "geo-mmr", "query": question})
     assert sorted(c["id"] for c in mmr.json()["chunks"]) == sorted(order)
+
+
+def test_runs_left_by_a_dead_process_are_marked_interrupted(home: Path, fake: FakeProvider) -> None:
+    settings = rag_settings(home, fake)
+    with ServerThread(settings) as first:
+        orphan = first.runtime.rag.runs.create("geo", "/nowhere", status="running")
+    with ServerThread(settings) as second:  # in-process jobs: nothing else could run it
+        found = httpx.get(f"{second.url}/api/rag/ingest/{orphan}").json()
+        assert found["status"] == "interrupted" and found["finished_at"] is not None

@@ -13,7 +13,7 @@ rag:
       retrieval:
         k: 5
         mode: hybrid                # hybrid | vector | keyword
-        fusion: rrf                 # rrf | weighted
+        fusion: weighted            # weighted | rrf
         alpha: 0.5                  # weighted: the vector share
         filter: {lang: en}          # metadata filter applied to every query
         rerank: none                # none | mmr | embedding | llm
@@ -67,7 +67,8 @@ class RetrievalSettings(_Section):
 
     k: int = Field(default=5, ge=1, le=100)
     mode: Literal["hybrid", "vector", "keyword"] = "hybrid"
-    fusion: Literal["rrf", "weighted"] = "rrf"
+    # chosen by bench/rag.py on the SciFact train claims (nDCG@10 0.733 vs RRF's 0.714)
+    fusion: Literal["rrf", "weighted"] = "weighted"
     alpha: float = Field(default=0.5, ge=0, le=1)
     filter: dict[str, Any] | None = None
     rerank: Literal["none", "mmr", "embedding", "llm"] = "none"

@@ -142,7 +142,11 @@ class RagService:
         log.info("ingested %s: %s", report.collection, _line(report))
 
     async def start(self) -> list[str]:
-        """Queue ingestion of each pipeline with `ingest_on_start`; the run ids."""
+        """Queue ingestion of each pipeline with `ingest_on_start`; the run ids. In-process
+        jobs died with their process: runs left unfinished are marked `interrupted` (the
+        documents they finished stay; the next run does the rest)."""
+        if self.jobs is not None and not self.jobs.shared:
+            await asyncio.to_thread(self.runs.interrupt_unfinished)
         started = []
         for name, pipeline in self.settings.rag.pipelines.items():
             if pipeline.ingest_on_start and pipeline.source:

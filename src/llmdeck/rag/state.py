@@ -170,6 +170,16 @@ class IngestRuns:
             lambda conn: conn.execute(update(t).where(t.c.id == run_id).values(**values))
         )
 
+    def interrupt_unfinished(self) -> int:
+        """Mark runs still queued or running as `interrupted` (their process is gone); how many."""
+        t = rag_ingests
+        statement = (
+            update(t)
+            .where(t.c.status.in_(("queued", "running")))
+            .values(status="interrupted", finished_at=time.time())
+        )
+        return int(self.store.write(lambda conn: conn.execute(statement).rowcount))
+
     def get(self, run_id: str) -> dict[str, Any] | None:
         """A run as a dict, with its throughput."""
         t = rag_ingests
