@@ -78,7 +78,10 @@ def test_query_through_a_server(run, home: Path, fake: FakeProvider, corpus: Pat
         },
     )
     with ServerThread(settings) as server:
-        server.runtime.rag.ingest("geo")  # the pipeline's own source
+        ingested = run("ingest", str(corpus), "-c", "geo", "--url", server.url, "--json")
+        assert ingested.exit_code == 0, ingested.output
+        assert orjson.loads(ingested.stdout)["written"] == 7
+        assert "broken.pdf" in ingested.stderr
         asked = run("query", "What is Mount Etna?", "-c", "geo", "--url", server.url, "--json")
         assert asked.exit_code == 0, asked.output
         assert "Mount Etna" in orjson.loads(asked.stdout)["answer"]

@@ -11,6 +11,8 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
+import time
+from pathlib import Path
 from typing import Any
 
 import click
@@ -47,11 +49,37 @@ def rag() -> None:
 @rag.command()
 @click.argument("path")
 @click.option("--collection", "-c", required=True, help="Collection (or pipeline) name.")
+@click.option("--url", default=None, help="Have this running server ingest (a path it can read).")
+@click.option("--api-key", default=None, help="Admin key for --url (default $LLMDECK_API_KEY).")
 @config_option
 @json_option
-def ingest(path: str, collection: str, config_path: str | None, as_json: bool) -> None:
+def ingest(
+    path: str,
+    collection: str,
+    url: str | None,
+    api_key: str | None,
+    config_path: str | None,
+    as_json: bool,
+) -> None:
     """Ingest PATH (a file, a folder or a quoted glob) into a collection, incrementally:
     unchanged documents are skipped, changed ones replaced, removed ones deleted."""
+    if url:
+        key = api_key or os.environ.get("LLMDECK_API_KEY")
+        summary = _remote_ingest(url, key, collection, str(Path(path).resolve()))
+        if as_json:
+            print_json(summary)
+        else:
+            click.echo(
+                f"{collection}: {summary['written']} documents written, "
+                f"{summary['skipped']} unchanged, {summary['removed']} removed; "
+                f"{summary['chunks']} chunks ({summary['embedded']} embedded)"
+            )
+        for problem in summary.get("problems") or []:
+            click.echo(f"skipped {problem}", err=True)
+        if summary["status"] != "done":
+            click.echo(f"error: ingestion {summary['status']}: {summary.get('error')}", err=True)
+            sys.exit(1)
+        return
     settings = load_settings(config_path, os.environ)
     with background_runtime(settings) as runtime, _progress() as bar:
         task = bar.add_task(f"ingesting into {collection}", total=None, extra="")
@@ -76,6 +104,36 @@ def ingest(path: str, collection: str, config_path: str | None, as_json: bool) -
         )
     for problem in report.problems:
         click.echo(f"skipped {problem}", err=True)
+
+
+def _remote_ingest(url: str, key: str | None, collection: str, path: str) -> dict[str, Any]:
+    """POST /api/rag/ingest, then follow the run with a progress bar until it ends."""
+    headers = {"authorization": f"Bearer {key}"} if key else {}
+    base = url.rstrip("/")
+    try:
+        with httpx.Client(timeout=30, headers=headers) as client, _progress() as bar:
+            started = client.post(
+                f"{base}/api/rag/ingest", json={"collection": collection, "path": path}
+            )
+            _check(started)
+            run: dict[str, Any] = started.json()
+            task = bar.add_task(f"ingesting into {collection} on {url}", total=None, extra="")
+            while run["status"] in ("queued", "running"):
+                time.sleep(0.5)
+                polled = client.get(f"{base}/api/rag/ingest/{run['id']}")
+                _check(polled)
+                run = polled.json()
+                rate = run.get("chunks_per_s") or 0.0
+                bar.update(
+                    task,
+                    completed=run["done"],
+                    total=run["documents"] or None,
+                    extra=f"{run['done']} docs, {run['chunks']} chunks, {rate:.1f} chunks/s",
+                )
+            return run
+    except httpx.HTTPError as exc:
+        click.echo(f"error: cannot reach {url}: {exc}", err=True)
+        sys.exit(1)
 
 
 def _progress_line(report: IngestReport) -> str:
