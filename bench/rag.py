@@ -71,10 +71,12 @@ class MemoEmbed:
         return self.memo[key]
 
 
+CHUNKING = {"max_tokens": 256, "overlap": 32}
+
+
 def settings() -> Settings:
-    chunking = {"max_tokens": 256, "overlap": 32}
     pipelines = {
-        name: {"source": str(DATA / name / "corpus.jsonl"), "chunking": chunking}
+        name: {"source": str(DATA / name / "corpus.jsonl"), "chunking": CHUNKING}
         for name in ("scifact", "squad")
     }
     return Settings.model_validate(
@@ -104,27 +106,61 @@ def ingest(rag: RagService, name: str) -> dict[str, Any]:
     if report.written == 0 and saved.exists():
         return dict(orjson.loads(saved.read_bytes()))
     summary = report.to_dict()
-    summary["bare_chunks_per_s"] = bare_rate(rag, name)  # right after, in the same conditions
     saved.write_bytes(orjson.dumps(summary))
     return summary
 
 
-def bare_rate(rag: RagService, name: str, sample: int = 1536) -> float:
-    """Chunks per second of the bare local model on the pipeline's own chunk texts, in the
-    pipeline's batch size."""
+class Recording:
+    """The pipeline's embedder, keeping each batch it was given (to replay on the bare model)."""
+
+    def __init__(self, embed: Callable[[list[str], str], Embeddings]) -> None:
+        self.embed = embed
+        self.batches: list[list[str]] = []
+
+    def __call__(self, texts: list[str], model: str) -> Embeddings:
+        self.batches.append(list(texts))
+        return self.embed(texts, model)
+
+
+def throughput(name: str, rounds: int = 4, per_round: int = 300) -> dict[str, Any]:
+    """The pipeline against the bare model in alternating rounds on disjoint slices of the
+    corpus (a fresh home: cold cache), each round's bare run replaying exactly the batches the
+    pipeline embedded, so that load from other processes falls on both alike."""
     from llmdeck.gateway.providers.local.embedding import get_embedder
 
-    collection = rag.vectors.collection(name)
-    docs = read_jsonl(DATA / name / "corpus.jsonl")
-    spread = docs[:: max(1, len(docs) // sample)]  # across the corpus, not its first articles
-    ids = [f"{d['id']}#{i}" for d in spread for i in range(2)]
-    texts = [r.text for r in collection.get(ids)][:sample]
+    home = WORK / "throughput"
+    shutil.rmtree(home, ignore_errors=True)
+    home.mkdir(parents=True)
+    docs = read_jsonl(DATA / name / "corpus.jsonl")[1000:]
+    pipelines = {}
+    for i in range(rounds):
+        path = home / f"round{i}.jsonl"
+        part = docs[i * per_round : (i + 1) * per_round]
+        path.write_bytes(b"\n".join(orjson.dumps(d) for d in part))
+        pipelines[f"round{i}"] = {"source": str(path), "chunking": CHUNKING}
+    config = {
+        "home": home / "home",
+        "rag": {"pipelines": pipelines, "embed_batch": 64},
+        "vectors": {"quality_interval": 0},
+    }
     embedder = get_embedder()
-    embedder.embed(texts[:64])  # warm up, as the pipeline's model is warm
-    started = time.perf_counter()
-    for start in range(0, len(texts), 64):
-        embedder.embed(texts[start : start + 64])
-    return len(texts) / (time.perf_counter() - started)
+    embedder.embed(["warm up the model"] * 64)
+    out: list[dict[str, float]] = []
+    with background_runtime(Settings.model_validate(config)) as runtime:
+        recording = Recording(runtime.embedder)
+        runtime.rag.ingestor.embed = recording
+        for i in range(rounds):
+            recording.batches.clear()
+            report = runtime.rag.ingest(f"round{i}")
+            started = time.perf_counter()
+            for batch in recording.batches[1:]:  # [0] is the new collection's dimension probe
+                embedder.embed(batch)
+            bare = report.chunks / (time.perf_counter() - started)
+            pipeline = report.chunks / report.elapsed
+            out.append({"chunks": report.chunks, "pipeline": pipeline, "bare": bare})
+            print(f"  round {i}: pipeline {pipeline:.1f} chunks/s, bare {bare:.1f} chunks/s")
+    ratios = sorted(r["pipeline"] / r["bare"] for r in out)
+    return {"rounds": out, "median_ratio": statistics.median(ratios)}
 
 
 # -- retrieval quality -------------------------------------------------------------------------
@@ -255,6 +291,8 @@ def run(fresh: bool) -> dict[str, Any]:
     with background_runtime(Settings.model_validate(tuned)) as runtime:
         print("measuring query latency")
         out["latency"] = latency(runtime.rag, runtime.embedder.loop)
+    print("measuring ingestion throughput against the bare model")
+    out["throughput"] = throughput("scifact")
     return out
 
 
@@ -314,7 +352,6 @@ def quality_lines(out: dict[str, Any]) -> list[str]:
 
 
 def ingest_lines(out: dict[str, Any]) -> list[str]:
-    lines = []
     rows = []
     for name in ("scifact", "squad"):
         s = out[f"ingest_{name}"]
@@ -330,32 +367,41 @@ def ingest_lines(out: dict[str, Any]) -> list[str]:
                 f"{s['seconds']:.0f} s",
                 f"{s['docs_per_s']:.1f}",
                 f"{s['chunks_per_s']:.1f}",
-                f"{out['bare_rate'][name]:.1f}",
-                f"{s['chunks_per_s'] / out['bare_rate'][name]:.0%}",
                 shares,
             ]
         )
-    lines += _table(
-        [
-            "corpus",
-            "documents",
-            "chunks",
-            "time",
-            "docs/s",
-            "chunks/s",
-            "bare model chunks/s",
-            "pipeline vs bare",
-            "share of time per stage",
-        ],
+    lines = _table(
+        ["corpus", "documents", "chunks", "time", "docs/s", "chunks/s", "share of time per stage"],
         rows,
+    )
+    found = out["throughput"]
+    rounds = [
+        [
+            str(i + 1),
+            f"{r['chunks']:,}",
+            f"{r['pipeline']:.1f}",
+            f"{r['bare']:.1f}",
+            f"{r['pipeline'] / r['bare']:.0%}",
+        ]
+        for i, r in enumerate(found["rounds"])
+    ]
+    lines += [
+        "",
+        "Pipeline against the bare model (local int8 ONNX all-MiniLM-L6-v2 alone, "
+        "replaying exactly the batches of 64 the pipeline embedded), in alternating rounds "
+        "of 300 SciFact documents each with a cold cache, so that load from other "
+        f"processes falls on both alike: median **{found['median_ratio']:.0%}** of the "
+        "bare model's rate (target: at least 80%).",
+        "",
+    ]
+    lines += _table(
+        ["round", "chunks", "pipeline chunks/s", "bare model chunks/s", "pipeline vs bare"], rounds
     )
     lines += [
         "",
-        "Bare model: the local int8 ONNX all-MiniLM-L6-v2 alone on up to 1,536 of the same "
-        "chunks spread across the corpus, batches of 64, in the same process right after the "
-        "ingestion. The "
-        "pipeline's rate counts everything: reading, chunking, the embedding cache, the "
-        "gateway call (traced), the vector engine and the per-document state.",
+        "The pipeline's rate counts everything: reading, chunking, the embedding "
+        "cache, the gateway call (traced), the vector engine and the per-document state; "
+        "every stage but embedding stays under 10% of the time.",
     ]
     return lines
 
