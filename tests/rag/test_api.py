@@ -25,12 +25,14 @@ def _models(fake: FakeProvider) -> list[dict[str, Any]]:
     base = {"provider": "openai", "api_base": fake.openai_base}
     failing = {**base, "headers": FakeProvider.header(status=500)}
     local = {"provider": "local", "model": "extractive"}
+    slow = {**base, "headers": FakeProvider.header(latency=5)}
     return [
         {"name": "chat", "deployments": [local]},
         {"name": "embed", "deployments": [{**base, "model": "fake-embed"}]},
         # the first deployment fails; the router fails over to the local model
         {"name": "chat-flaky", "deployments": [{**failing, "model": "bad", "name": "bad"}, local]},
         {"name": "chat-down", "deployments": [{**failing, "model": "down", "name": "down-1"}]},
+        {"name": "chat-slow", "deployments": [{**slow, "model": "slow", "name": "slow-1"}]},
         {
             "name": "judge",
             "deployments": [
@@ -60,6 +62,7 @@ def server(home: Path, fake: FakeProvider, corpus: Path) -> Iterator[ServerThrea
             "retrieval": {**KEYWORDS, "rerank": "llm", "rerank_model": "judge"},
         },
         "geo-unreadable": {"collection": "geo", "retrieval": {**KEYWORDS, "rerank": "llm"}},
+        "geo-slow": {"collection": "geo", "answer": "chat-slow", "timeouts": {"answer": 0.3}},
         "geo-mmr": {"collection": "geo", "retrieval": {**KEYWORDS, "rerank": "mmr", "k": 3}},
     }
     settings = rag_settings(
@@ -239,3 +242,11 @@ def test_runs_left_by_a_dead_process_are_marked_interrupted(home: Path, fake: Fa
     with ServerThread(settings) as second:  # in-process jobs: nothing else could run it
         found = httpx.get(f"{second.url}/api/rag/ingest/{orphan}").json()
         assert found["status"] == "interrupted" and found["finished_at"] is not None
+
+
+def test_a_stage_over_its_timeout_is_a_504(server: ServerThread) -> None:
+    _ingest(server)
+    started = time.monotonic()
+    slow = _post(server, "/api/rag/query", {"collection": "geo-slow", "query": "What is Etna?"})
+    assert slow.status_code == 504 and slow.json()["error"]["code"] == "answer_timeout"
+    assert time.monotonic() - started < 3
