@@ -51,11 +51,12 @@ class IngestReport:
     problems: list[LoadProblem] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=lambda: dict.fromkeys(STAGES, 0.0))
     started: float = field(default_factory=time.perf_counter)
+    finished: float | None = None
 
     @property
     def elapsed(self) -> float:
-        """Seconds since the run started."""
-        return time.perf_counter() - self.started
+        """Seconds the run took (so far, while it runs)."""
+        return (self.finished or time.perf_counter()) - self.started
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready summary."""
@@ -149,6 +150,7 @@ class Ingestor:
                     if s.document_id not in run.seen and scope.covers(s.source)
                 ]
                 run.remove(gone)
+            report.finished = time.perf_counter()
             span.update(
                 output=report.to_dict(),
                 **{f"{k}_s": round(v, 4) for k, v in report.seconds.items()},
