@@ -63,6 +63,7 @@ def server(home: Path, fake: FakeProvider, corpus: Path) -> Iterator[ServerThrea
         },
         "geo-unreadable": {"collection": "geo", "retrieval": {**KEYWORDS, "rerank": "llm"}},
         "geo-slow": {"collection": "geo", "answer": "chat-slow", "timeouts": {"answer": 0.3}},
+        "geo-prompted": {"collection": "geo", "prompt": {"name": "geo-answer", "label": "live"}},
         "geo-mmr": {"collection": "geo", "retrieval": {**KEYWORDS, "rerank": "mmr", "k": 3}},
     }
     settings = rag_settings(
@@ -250,3 +251,25 @@ def test_a_stage_over_its_timeout_is_a_504(server: ServerThread) -> None:
     slow = _post(server, "/api/rag/query", {"collection": "geo-slow", "query": "What is Etna?"})
     assert slow.status_code == 504 and slow.json()["error"]["code"] == "answer_timeout"
     assert time.monotonic() - started < 3
+
+
+def test_a_registered_prompt_answers(server: ServerThread) -> None:
+    _ingest(server)
+    spec = {
+        "name": "geo-answer",
+        "messages": [
+            {"role": "system", "content": "Sources:\n{{ context }}"},
+            {"role": "user", "content": "{{ question }}"},
+        ],
+        "variables": {"question": "string", "context": "string"},
+        "labels": ["live"],
+    }
+    assert _post(server, "/api/prompts", spec).status_code == 201
+    body = {"collection": "geo-prompted", "query": "What is Mount Etna?"}
+    answered = _post(server, "/api/rag/query", body)
+    assert answered.status_code == 200, answered.text
+    result = answered.json()
+    assert "Mount Etna in Sicily" in result["answer"]
+    llm = next(s for s in _trace(server, result["trace_id"])["spans"] if s["kind"] == "llm")
+    assert llm["prompt_name"] == "geo-answer" and llm["prompt_version"] == 1
+    assert llm["input"][0]["content"].startswith("Sources:\n[1] ")
