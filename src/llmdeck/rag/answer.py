@@ -67,10 +67,12 @@ def citations(answer: str, chunks: Sequence[Retrieved]) -> list[Citation]:
     """The chunks the answer names as [n] or quotes a sentence of, in marker order; when it
     does neither, every chunk it was given (marked `cited: false`)."""
     named = {int(m) for m in _MARKER.findall(answer)}
-    said = [s.strip() for s in _SENTENCE.split(_MARKER.sub("", answer)) if len(s.strip()) > 20]
+    said = " ".join(_MARKER.sub("", answer).split())
     out = []
     for marker, chunk in enumerate(chunks, 1):
-        quoted = any(s in chunk.text for s in said)
+        # a passage is quoted when one of its own sentences or lines is in the answer
+        pieces = (" ".join(p.split()) for p in _SENTENCE.split(chunk.text))
+        quoted = any(len(p) > 20 and p in said for p in pieces)
         out.append(_citation(marker, chunk, marker in named or quoted))
     cited = [c for c in out if c.cited]
     return cited or out
