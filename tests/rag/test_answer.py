@@ -40,3 +40,12 @@ def test_context_numbers_passages_and_reranking_reads_the_order() -> None:
     assert "\n\n[3] Something else" in context_text(CHUNKS)
     assert [c.document_id for c in reranked('{"order": [3, 1]}', CHUNKS) or []] == ["c", "a", "b"]
     assert reranked("no idea", CHUNKS) is None
+
+
+def test_the_overlap_of_neighbouring_chunks_is_shown_once() -> None:
+    text = "First sentence here. Second sentence here. Third sentence here."
+    one = Retrieved("d#0", "d", 0.9, text[:42], {"start": 0, "end": 42})
+    two = Retrieved("d#1", "d", 0.8, text[21:], {"start": 21, "end": len(text)})
+    inside = Retrieved("d#2", "d", 0.7, text[0:20], {"start": 0, "end": 20})
+    shown = context_text([one, two, inside])
+    assert shown == f"[1] {text[:42]}\n\n[2] Third sentence here.\n\n[3] "

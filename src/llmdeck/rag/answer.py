@@ -24,8 +24,28 @@ _SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
 
 
 def context_text(chunks: Sequence[Retrieved]) -> str:
-    """The passages as the prompt shows them: `[n] text`, one paragraph each."""
-    return "\n\n".join(f"[{i}] {c.text.strip()}" for i, c in enumerate(chunks, 1))
+    """The passages as the prompt shows them: `[n] text`, one paragraph each. Text a better
+    passage of the same document already shows (the overlap of neighbouring chunks) is left
+    out, so the model does not read, or repeat, it twice."""
+    shown: dict[str, list[tuple[int, int]]] = {}
+    parts = []
+    for i, chunk in enumerate(chunks, 1):
+        parts.append(f"[{i}] {_unseen(chunk, shown.setdefault(chunk.document_id, [])).strip()}")
+    return "\n\n".join(parts)
+
+
+def _unseen(chunk: Retrieved, seen: list[tuple[int, int]]) -> str:
+    start, end = chunk.metadata.get("start"), chunk.metadata.get("end")
+    if not isinstance(start, int) or not isinstance(end, int) or end - start != len(chunk.text):
+        return chunk.text
+    first, last = start, end
+    for s, e in seen:
+        if s <= first < e:
+            first = e
+        if s < last <= e:
+            last = s
+    seen.append((start, end))
+    return chunk.text[first - start : last - start] if first < last else ""
 
 
 def chat_request(
