@@ -111,6 +111,16 @@ function render() {
   mount(app(), setup, answerCard(), runsCard());
 }
 
+// While an ingestion run is queued or running, its progress refreshes every 2 seconds.
+async function follow() {
+  while (runs.some((r) => r.status === "queued" || r.status === "running")) {
+    await new Promise((resolve) => { setTimeout(resolve, 2000); });
+    runs = (await api("/api/rag/ingest").catch(() => ({ runs }))).runs;
+    const card = document.querySelector("[aria-label='Ingestion runs']");
+    if (card) card.replaceWith(runsCard());
+  }
+}
+
 guarded(async () => {
   if (canChange()) {
     const [listing, recent] = await Promise.all([
@@ -122,5 +132,6 @@ guarded(async () => {
     if (names.length && !names.includes(form.collection)) form.collection = names[0];
   }
   render();
+  follow();
   if (form.query) await ask();
 });
