@@ -280,3 +280,23 @@ def test_a_registered_prompt_answers(server: ServerThread) -> None:
     llm = next(s for s in _trace(server, result["trace_id"])["spans"] if s["kind"] == "llm")
     assert llm["prompt_name"] == "geo-answer" and llm["prompt_version"] == 1
     assert llm["input"][0]["content"].startswith("Sources:\n[1] ")
+
+
+@pytest.mark.postgres
+def test_ingestion_jobs_on_the_postgres_queue(
+    home: Path, fake: FakeProvider, corpus: Path, postgres_url: str
+) -> None:
+    pipelines = {"geo": {"source": str(corpus)}}
+    settings = rag_settings(
+        home,
+        fake,
+        database_url=postgres_url,
+        admin_key="admin-secret",
+        rag={"pipelines": pipelines},
+    )
+    with ServerThread(settings) as server:
+        assert server.runtime.jobs.backend == "postgres"
+        run = _ingest(server)
+        assert run["written"] == 7 and run["chunks"] >= 7
+        again = _ingest(server)
+        assert again["skipped"] == 7 and again["embedded"] == 0
