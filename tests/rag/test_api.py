@@ -92,6 +92,10 @@ def _ingest(server: ServerThread) -> dict[str, Any]:
 def test_ingest_retrieve_query_and_stream(server: ServerThread, fake: FakeProvider) -> None:
     run = _ingest(server)
     assert run["written"] == 7 and run["chunks"] >= 7 and len(run["problems"]) == 2
+    ingest_trace = _trace_named(server, "rag.ingest")
+    root = ingest_trace["spans"][0]
+    assert root["output"]["written"] == 7 and root["attributes"]["embed_s"] >= 0
+    assert any(s["kind"] == "embedding" for s in ingest_trace["spans"])  # batches, traced
     listed = httpx.get(server.url + "/api/rag/ingest", headers=ADMIN).json()["runs"]
     assert listed[0]["id"] == run["id"]
 
@@ -137,14 +141,25 @@ def _stream(server: ServerThread, body: dict[str, Any]) -> list[dict[str, Any]]:
     return events
 
 
-def _trace(server: ServerThread, trace_id: str) -> dict[str, Any]:
+def _trace(server: ServerThread, trace_id: str, spans: int = 5) -> dict[str, Any]:
     deadline = time.monotonic() + 10
     while True:
         found = httpx.get(f"{server.url}/api/traces/{trace_id}", headers=ADMIN)
-        if found.status_code == 200 and found.json()["span_count"] >= 5:
+        if found.status_code == 200 and found.json()["span_count"] >= spans:
             trace = dict(found.json())
             trace["spans"] = list(_flat(trace["spans"]))
             return trace
+        assert time.monotonic() < deadline, found.text
+        time.sleep(0.1)
+
+
+def _trace_named(server: ServerThread, name: str) -> dict[str, Any]:
+    deadline = time.monotonic() + 10
+    while True:
+        found = httpx.get(f"{server.url}/api/traces", params={"name": name}, headers=ADMIN)
+        traces = found.json()["data"] if found.status_code == 200 else []
+        if traces:
+            return _trace(server, traces[0]["id"], spans=2)
         assert time.monotonic() < deadline, found.text
         time.sleep(0.1)
 
