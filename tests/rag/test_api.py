@@ -315,3 +315,29 @@ def test_ingestion_jobs_on_the_postgres_queue(
         assert run["written"] == 7 and run["chunks"] >= 7
         again = _ingest(server)
         assert again["skipped"] == 7 and again["embedded"] == 0
+
+
+def test_an_ingestion_that_fails_upstream_is_retried(
+    home: Path, fake: FakeProvider, corpus: Path
+) -> None:
+    settings = rag_settings(
+        home,
+        fake,
+        jobs={"backoff": 1.0, "max_attempts": 5},
+        rag={"pipelines": {"geo": {"source": str(corpus)}}},
+    )
+    with ServerThread(settings) as server:
+        fake.set(status=503)  # the embedding endpoint is down
+        run = _post(server, "/api/rag/ingest", {"collection": "geo"}, headers={}).json()
+        deadline = time.monotonic() + 20
+        while run["status"] != "failed":
+            assert time.monotonic() < deadline, run
+            time.sleep(0.02)
+            run = httpx.get(f"{server.url}/api/rag/ingest/{run['id']}").json()
+        assert "embed-0" in run["error"]  # the deployment tried is named
+        fake.reset()  # back up: the queue's retry finishes the run
+        while run["status"] != "done":
+            assert time.monotonic() < deadline, run
+            time.sleep(0.05)
+            run = httpx.get(f"{server.url}/api/rag/ingest/{run['id']}").json()
+        assert run["written"] == 7 and run["error"] is None

@@ -110,7 +110,9 @@ class RagService:
     async def _run_job(self, job: Job) -> None:
         run_id = str(job.payload["run"])
         runs = self.runs
-        await asyncio.to_thread(runs.update, run_id, status="running", started_at=time.time())
+        await asyncio.to_thread(
+            runs.update, run_id, status="running", started_at=time.time(), error=None
+        )
         saved, logged = [0.0], [time.perf_counter()]
 
         def progress(report: IngestReport) -> None:
@@ -133,8 +135,9 @@ class RagService:
             await asyncio.to_thread(
                 runs.update, run_id, status="failed", error=str(exc), finished_at=time.time()
             )
-            if isinstance(exc, ApiError):
+            if isinstance(exc, ApiError) and exc.status < 500:
                 return  # a bad request fails the same way every time: no retry
+            # an upstream or store failure may pass: the queue retries, the run resumes
             raise
         await asyncio.to_thread(
             runs.update, run_id, status="done", finished_at=time.time(), **_counters(report)
