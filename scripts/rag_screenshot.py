@@ -41,7 +41,7 @@ def main() -> None:
                 browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
                 page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
                 page.goto(f"{server.url}/ui/rag?collection=docs&q={QUESTION}")
-                page.wait_for_selector("#answer")
+                page.wait_for_selector("[aria-label='Citations']")
                 page.wait_for_timeout(300)
                 args.out.mkdir(parents=True, exist_ok=True)
                 page.screenshot(path=str(args.out / "rag.png"), full_page=True)

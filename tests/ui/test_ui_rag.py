@@ -41,6 +41,11 @@ def test_the_rag_page_answers_with_sources(
         errors: list[str] = []
         page = sign_in(context, server.url, KEY)
         page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        asked: list[str] = []
+        page.on(
+            "request",
+            lambda r: asked.append(r.post_data or "") if "/api/rag/query" in r.url else None,
+        )
         assert page.locator("nav >> text=RAG").count() == 1  # shown: the server has /api/rag
         page.click("nav >> text=RAG")
         page.wait_for_selector("#app[data-loaded=true]")
@@ -48,7 +53,7 @@ def test_the_rag_page_answers_with_sources(
         page.select_option("#collection", "geo")
         page.fill("#question", "What is Mount Etna?")
         page.click("#ask")
-        page.wait_for_selector("#answer")
+        page.wait_for_selector("[aria-label='Citations']")  # the answer is complete
         assert "Mount Etna in Sicily" in page.inner_text("#answer")
         citations = page.inner_text("[aria-label='Citations']")
         assert "Volcanoes" in citations and "yes" in citations
@@ -57,6 +62,7 @@ def test_the_rag_page_answers_with_sources(
             assert stage in stages
         assert "volcanoes.html#0" in page.inner_text("[aria-label='Retrieved chunks']")
         assert "q=What+is+Mount+Etna" in page.url  # the question can be linked to
+        assert asked and '"stream":true' in asked[0]  # the answer streamed in
         assert errors == []
         context.close()
 

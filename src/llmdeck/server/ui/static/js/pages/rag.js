@@ -1,8 +1,8 @@
 // RAG: ask a collection a question and see the answer, its citations with their scores, the
 // chunks retrieved, how long each stage took, and (admins) the ingestion runs and their progress.
-// Queries go to POST /api/rag/query as the signed-in user, so each one is a trace.
+// Queries go to POST /api/rag/query (streamed) as the signed-in user, so each one is a trace.
 
-import { api, canChange } from "../lib/api.js";
+import { api, ApiError, canChange } from "../lib/api.js";
 import { app, bar, field, guarded, h, mount, select, status, table, toast } from "../lib/dom.js";
 import { ago, int, ms, num, when } from "../lib/format.js";
 
@@ -78,14 +78,43 @@ function runsCard() {
   ], runs, { empty: "No ingestion runs yet: `llmdeck rag ingest PATH --collection NAME`, or POST /api/rag/ingest." }));
 }
 
+/** POST /api/rag/query with `stream: true`: its server-sent events, one object each. */
+async function* events(body) {
+  const response = await api("/api/rag/query", { method: "POST", body: { ...body, stream: true }, raw: true });
+  if (!response.ok) throw new ApiError(response.status, await response.json().catch(() => null));
+  const reader = response.body.getReader();
+  const decoder = new TextDecoder();
+  let buffer = "";
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) return;
+    buffer += decoder.decode(value, { stream: true });
+    let end;
+    while ((end = buffer.indexOf("\n\n")) >= 0) {
+      const line = buffer.slice(0, end);
+      buffer = buffer.slice(end + 2);
+      if (!line.startsWith("data: ") || line === "data: [DONE]") continue;
+      yield JSON.parse(line.slice(6));
+    }
+  }
+}
+
 async function ask() {
   if (!form.query.trim()) { toast("Write a question first", true); return; }
   const button = document.getElementById("ask");
   button.disabled = true;
+  const body = { collection: form.collection, query: form.query };
+  if (form.k !== "") body.k = Number(form.k);
+  // the answer appears as the model writes it; the sources and timings when it is done
+  const live = h("div", { class: "output streaming", id: "answer", "aria-live": "polite" });
+  result = null;
+  mount(app(), ...[...app().children].slice(0, 1), h("section", { class: "card stack", "aria-label": "Answer" }, h("h2", {}, "Answer"), live), runsCard());
   try {
-    const body = { collection: form.collection, query: form.query };
-    if (form.k !== "") body.k = Number(form.k);
-    result = await api("/api/rag/query", { method: "POST", body });
+    for await (const event of events(body)) {
+      if (event.type === "delta") live.append(event.content);
+      else if (event.type === "done") result = event;
+      else if (event.type === "error") throw new ApiError(502, event);
+    }
     history.replaceState(null, "", `?${new URLSearchParams({ collection: form.collection, q: form.query })}`);
   } catch (error) {
     result = null;
