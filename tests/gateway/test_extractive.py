@@ -51,3 +51,12 @@ def test_no_overlap_means_no_answer() -> None:
 def test_sentence_split_handles_lists_and_paragraphs() -> None:
     text = "Intro line.\n\n- first item\n- second item\nEnd. Next one!"
     assert sentences(text) == ["Intro line.", "- first item", "- second item\nEnd.", "Next one!"]
+
+
+def test_each_markdown_table_row_is_its_own_sentence() -> None:
+    table = "| path | what |\n| --- | --- |\n| `/rollback` | back to the previous state |\n"
+    assert sentences(table) == [
+        "| path | what |",
+        "| --- | --- |",
+        "| `/rollback` | back to the previous state |",
+    ]

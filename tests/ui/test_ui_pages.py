@@ -25,6 +25,7 @@ def pages(seeded: Seeded) -> list[tuple[str, str]]:
         ("/ui/gateway", "openai-main"),
         ("/ui/collections", "docs"),
         (f"/ui/collections/{seeded.collection}", "Retrieval quality"),
+        ("/ui/rag", "Ask a question"),
     ]
 
 

@@ -7,6 +7,7 @@
     llmdeck traces tail|export  follow live traffic, or write traces as JSONL
     llmdeck prompts ...         versioned prompts: push/pull files, labels, rollback, canaries
     llmdeck vectors ...         vector collections: list, stats, tune, optimize, migrate
+    llmdeck rag ingest|query    RAG: ingest documents, answer questions with citations
     llmdeck deployments list    circuits, load and latency of each deployment on a running server
     llmdeck keys create         create a virtual key (list, show, update, revoke, spend, audit)
     llmdeck eval ...            evaluation: run suites (gates, JUnit), compare runs, datasets
@@ -28,6 +29,7 @@ from llmdeck.cli import eval_datasets as _eval_datasets  # noqa: F401 - register
 from llmdeck.cli import keys as key_commands
 from llmdeck.cli import prompts as prompt_commands
 from llmdeck.cli import quickstart as quickstart_command
+from llmdeck.cli import rag as rag_commands
 from llmdeck.cli import serve as serve_command
 from llmdeck.cli import traces as traces_commands
 from llmdeck.cli import vectors_data as _vectors_data  # noqa: F401 - registers commands
@@ -50,6 +52,7 @@ cli.add_command(config_commands.config)
 cli.add_command(traces_commands.traces)
 cli.add_command(prompt_commands.prompts)
 cli.add_command(vectors_commands)
+cli.add_command(rag_commands.rag)
 cli.add_command(deployments_commands.deployments)
 cli.add_command(key_commands.keys)
 cli.add_command(eval_commands.eval_group)

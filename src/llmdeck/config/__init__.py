@@ -13,6 +13,15 @@ from llmdeck.config.guards import GuardMode, GuardRule, GuardsConfig
 from llmdeck.config.jobs import JobsBackend, JobsSettings
 from llmdeck.config.limits import LimitsSettings, StateSettings
 from llmdeck.config.load import find_config, format_loc, load_settings
+from llmdeck.config.rag import (
+    ChunkingSettings,
+    LoaderSettings,
+    PipelineSettings,
+    PromptChoice,
+    RagSettings,
+    RetrievalSettings,
+    StageTimeouts,
+)
 from llmdeck.config.routing import (
     Backoff,
     CircuitSettings,
@@ -53,6 +62,13 @@ __all__ = [
     "CacheMode",
     "CacheScope",
     "CacheSettings",
+    "ChunkingSettings",
+    "LoaderSettings",
+    "PipelineSettings",
+    "PromptChoice",
+    "RagSettings",
+    "RetrievalSettings",
+    "StageTimeouts",
     "Deployment",
     "IndexSettings",
     "JobsBackend",

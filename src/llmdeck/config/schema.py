@@ -21,6 +21,7 @@ from llmdeck.config.evals import EvalsSettings
 from llmdeck.config.guards import GuardsConfig
 from llmdeck.config.jobs import JobsSettings
 from llmdeck.config.limits import LimitsSettings, StateSettings
+from llmdeck.config.rag import RagSettings
 from llmdeck.config.routing import Backoff, CircuitSettings, ComplexitySettings, HealthCheck
 
 Routing = Literal[
@@ -257,6 +258,7 @@ class Settings(Section):
     limits: LimitsSettings = Field(default_factory=LimitsSettings)
     ui: UiSettings = Field(default_factory=UiSettings)
     evals: EvalsSettings = Field(default_factory=EvalsSettings)
+    rag: RagSettings = Field(default_factory=RagSettings)
     home: Path = Path(".llmdeck")
     database_url: str | None = None
     redis_url: str | None = None
@@ -301,6 +303,17 @@ class Settings(Section):
                     " e.g. {name: embed, deployments: [{provider: local,"
                     " model: default-embedding}]})"
                 )
+        return self
+
+    @model_validator(mode="after")
+    def _rag_aliases(self) -> Settings:
+        known = {m.name for m in self.models}
+        for name, pipeline in self.rag.pipelines.items():
+            for field, alias_name in pipeline.aliases().items():
+                if alias_name not in known:
+                    raise ValueError(
+                        f"rag.pipelines.{name}.{field}: unknown model alias {alias_name!r}"
+                    )
         return self
 
     def alias(self, name: str) -> ModelAlias | None:

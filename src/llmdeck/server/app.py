@@ -33,6 +33,9 @@ from llmdeck.observe.routes import api_routes, ingest_routes, metrics_routes
 from llmdeck.observe.service import Background
 from llmdeck.prompts import CanaryController, ErrorRateCheck, Prompts
 from llmdeck.prompts import routes as prompt_routes
+from llmdeck.rag import RagService
+from llmdeck.rag import admin_routes as rag_admin_routes
+from llmdeck.rag import routes as rag_routes
 from llmdeck.server import health
 from llmdeck.server.access import guard, principal_of
 from llmdeck.server.embedder import LoopEmbedder
@@ -62,6 +65,7 @@ class Runtime:
     embedder: LoopEmbedder
     batches: BatchRunner
     jobs: Jobs
+    rag: RagService
     experiments: Experiments | None = None
 
 
@@ -85,9 +89,11 @@ def build_runtime(settings: Settings, *, keys: KeyResolver | None = None) -> Run
     jobs = open_jobs(settings)
     batches = BatchRunner(gateway, store, settings.batch, jobs)
     batches.register()
+    rag = RagService(settings, store, vectors, embedder, gateway, recorder)
+    rag.register(jobs)
     experiments = build_experiments(settings, store, gateway, prompts, recorder, jobs)
     return Runtime(
-        settings, store, recorder, gateway, prompts, vectors, embedder, batches, jobs,
+        settings, store, recorder, gateway, prompts, vectors, embedder, batches, jobs, rag,
         experiments=experiments,
     )  # fmt: skip
 
@@ -126,6 +132,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Starlette:
             asyncio.create_task(canaries.run(settings.prompts.canary_interval)),
             asyncio.create_task(quality_schedule(rt.vectors)),
         ]
+        await rt.rag.start()  # pipelines with `ingest_on_start`: queued, not waited for
         try:
             yield
         finally:
@@ -141,6 +148,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Starlette:
         "deployments": health.deployments_check(rt.gateway.router),
         "state": rt.gateway.controls.health,
         "jobs": health.jobs_check(rt.jobs),
+        "rag": rt.rag.health,
     }
     loopback_only = rt.gateway.auth.open
     routes: list[BaseRoute] = []
@@ -170,6 +178,8 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Starlette:
             if rt.experiments is not None
             else []
         ),
+        *guard(rag_routes(rt.rag), auth, admin=False),
+        *guard(rag_admin_routes(rt.rag), auth, admin=True),
         *guard(
             key_routes(rt.gateway.controls, admin_key_set=settings.admin_key is not None),
             rt.gateway.auth,

@@ -55,6 +55,7 @@ PAGES: list[tuple[str, str, str]] = [
     ("/ui/collections/{name}", "collection", "Collection"),
     ("/ui/datasets", "datasets", "Datasets"),
     ("/ui/experiments", "experiments", "Experiments"),
+    ("/ui/rag", "rag", "RAG"),
 ]
 NAV = [
     ("overview", "/ui/", "Overview"),
@@ -142,11 +143,12 @@ class Views:
         return handler
 
     def _nav(self) -> list[tuple[str, str, str]]:
-        extra = (
-            [("datasets", "/ui/datasets", "Datasets")] if self.features().get("datasets") else []
-        )
-        if self.features().get("experiments"):
+        features = self.features()
+        extra = [("datasets", "/ui/datasets", "Datasets")] if features.get("datasets") else []
+        if features.get("experiments"):
             extra.append(("experiments", "/ui/experiments", "Experiments"))
+        if features.get("rag"):
+            extra.append(("rag", "/ui/rag", "RAG"))
         return NAV + extra
 
     def _session(self, request: Request) -> tuple[Session | None, str | None]:

@@ -26,6 +26,7 @@ from llmdeck.store.tables.prompts import (
     prompt_versions,
     prompts,
 )
+from llmdeck.store.tables.rag import rag_documents, rag_embeddings, rag_ingests
 from llmdeck.store.tables.vectors import (
     vector_aliases,
     vector_collections,
@@ -57,6 +58,9 @@ __all__ = [
     "prompt_labels",
     "prompt_versions",
     "prompts",
+    "rag_documents",
+    "rag_embeddings",
+    "rag_ingests",
     "scores",
     "span_rollups",
     "spans",

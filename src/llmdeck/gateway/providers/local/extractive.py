@@ -16,7 +16,8 @@ from llmdeck.gateway.wire.openai import ChatRequest
 
 NO_ANSWER = "I could not find an answer to that in the given context."
 
-_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[A-Z0-9])|\n\s*\n|\n(?=\s*[-*#\d])")
+# sentence ends, blank lines, and lines that start list items, headings or table rows
+_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[A-Z0-9])|\n\s*\n|\n(?=\s*[-*#\d|])")
 _WORD = re.compile(r"[a-z0-9]+")
 _STOP = frozenset(
     [
