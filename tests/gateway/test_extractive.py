@@ -60,3 +60,8 @@ def test_each_markdown_table_row_is_its_own_sentence() -> None:
         "| --- | --- |",
         "| `/rollback` | back to the previous state |",
     ]
+
+
+def test_passage_numbers_of_a_rag_prompt_stay_out_of_the_answer() -> None:
+    context = "[1] Spiders\nA spider has eight legs.\n\n[2] Birds have two legs."
+    assert sentences(context) == ["Spiders\nA spider has eight legs.", "Birds have two legs."]

@@ -19,6 +19,7 @@ NO_ANSWER = "I could not find an answer to that in the given context."
 # sentence ends, blank lines, and lines that start list items, headings or table rows
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[A-Z0-9])|\n\s*\n|\n(?=\s*[-*#\d|])")
 _WORD = re.compile(r"[a-z0-9]+")
+_MARKER = re.compile(r"^\[\d+\]\s*")  # a passage's number in a RAG prompt: "[2] text"
 _STOP = frozenset(
     [
         "a",
@@ -122,8 +123,10 @@ def split_question(request: ChatRequest) -> tuple[str, str]:
 
 
 def sentences(text: str) -> list[str]:
-    """Split text into sentences and list items."""
-    return [s.strip() for s in _SENTENCE.split(text) if s and s.strip()]
+    """Split text into sentences and list items (without the passage numbers RAG prompts put
+    before each passage: they label the context, they are not part of it)."""
+    found = (_MARKER.sub("", s.strip()) for s in _SENTENCE.split(text) if s)
+    return [s for s in found if s]
 
 
 def answer(request: ChatRequest, *, max_sentences: int = 3, max_chars: int | None = None) -> Answer:
