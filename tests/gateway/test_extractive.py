@@ -65,3 +65,9 @@ def test_each_markdown_table_row_is_its_own_sentence() -> None:
 def test_passage_numbers_of_a_rag_prompt_stay_out_of_the_answer() -> None:
     context = "[1] Spiders\nA spider has eight legs.\n\n[2] Birds have two legs."
     assert sentences(context) == ["Spiders\nA spider has eight legs.", "Birds have two legs."]
+
+
+def test_headings_are_not_answers() -> None:
+    context = "## Routing strategies\n\nThe priority routing tries deployments in order."
+    reply = answer(request(("system", context), ("user", "Which routing strategies are there?")))
+    assert reply.text == "The priority routing tries deployments in order."

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from llmdeck.guards import DetectorContext, GroundednessDetector, build_detector
+from llmdeck.guards.grounded import sentences
 
 CONTEXT = (
     "The Eiffel Tower is a lattice tower in Paris, France. It was completed in 1889 for the "
@@ -55,3 +56,11 @@ def test_unreadable_judge_falls_back_to_local() -> None:
     detector = GroundednessDetector(judge=judge)
     verdict = asyncio.run(detector.acheck("It was built in 1925 in Rome.", CONTEXT))
     assert verdict.details["judge"] == "unreadable" and verdict.score >= 0.5
+
+
+def test_a_dot_inside_a_name_or_number_does_not_end_a_sentence() -> None:
+    text = "Crossing it records a `budget.warning` event at 0.8 of the budget. Then it stops."
+    assert [text[a:b] for a, b in sentences(text)] == [
+        "Crossing it records a `budget.warning` event at 0.8 of the budget.",
+        "Then it stops.",
+    ]

@@ -22,7 +22,9 @@ import numpy as np
 from llmdeck.guards.base import Detector, DetectorContext, Embed, Finding, Judge, Verdict
 
 THRESHOLD = 0.5
-_SENTENCE = re.compile(r"[^.!?\n]+(?:[.!?]+(?=\s|$)|\n|$)|[.!?]+")
+# A terminator ends a sentence only before a space or the end: `budget.warning`, 3.14 and
+# example.com stay inside theirs.
+_SENTENCE = re.compile(r"(?:[^.!?\n]|[.!?](?=[^\s.!?]))+(?:[.!?]+(?=\s|$)|\n|$)|[.!?]+")
 _WORD = re.compile(r"[^\W_]+(?:['’.-][^\W_]+)*")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 _STOPWORDS = """

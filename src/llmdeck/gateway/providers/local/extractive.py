@@ -133,6 +133,8 @@ def answer(request: ChatRequest, *, max_sentences: int = 3, max_chars: int | Non
     """The context sentences that best match the question (BM25 over sentences)."""
     question, context = split_question(request)
     candidates = sentences(context)
+    # a heading names a topic, it does not say anything about it
+    candidates = [s for s in candidates if not s.startswith("#")] or candidates
     query = set(_terms(question))
     if not candidates or not query:
         return Answer(NO_ANSWER, ())
