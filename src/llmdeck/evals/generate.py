@@ -7,16 +7,15 @@ the collection without reading all of it. A reply that cannot be read skips its 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
 from llmdeck.evals.evaluators import Chunk
-from llmdeck.evals.evaluators.judge import JSON_OBJECT
 from llmdeck.evals.items import Item
 from llmdeck.evals.service import Evals
+from llmdeck.replies import json_object
 from llmdeck.vectors import Collection
 
 PROMPT = """Write one question that the passage below answers, and the answer, using only the
@@ -54,14 +53,8 @@ class Drafted:
 
 def read_pair(reply: str) -> tuple[str, str] | None:
     """(question, answer) from a model's reply, or None."""
-    match = JSON_OBJECT.search(reply)
-    if not match:
-        return None
-    try:
-        data = json.loads(match.group())
-    except json.JSONDecodeError:
-        return None
-    if not isinstance(data, dict):
+    data = json_object(reply)
+    if data is None:
         return None
     question, answer = data.get("question"), data.get("answer")
     if not isinstance(question, str) or not isinstance(answer, str):

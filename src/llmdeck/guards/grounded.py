@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from llmdeck.guards.base import Detector, DetectorContext, Embed, Finding, Judge, Verdict
+from llmdeck.replies import json_object
 
 THRESHOLD = 0.5
 # A terminator ends a sentence only before a space or the end: `budget.warning`, 3.14 and
@@ -269,14 +270,8 @@ def _reasons(values: dict[str, float]) -> tuple[str, ...]:
 
 
 def _judged(reply: str, count: int) -> set[int] | None:
-    match = re.search(r"\{.*\}", reply, re.DOTALL)
-    if not match:
-        return None
-    try:
-        data = json.loads(match.group())
-    except json.JSONDecodeError:
-        return None
-    numbers = data.get("unsupported") if isinstance(data, dict) else None
+    data = json_object(reply)
+    numbers = data.get("unsupported") if data is not None else None
     if not isinstance(numbers, list) or not all(isinstance(n, int) for n in numbers):
         return None
     return {n for n in numbers if 1 <= n <= count}

@@ -5,7 +5,6 @@ through the gateway to order the candidates."""
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Sequence
 from typing import Any
@@ -13,6 +12,7 @@ from typing import Any
 from llmdeck.config import PromptChoice
 from llmdeck.gateway import ChatRequest, ChatResponse, Message
 from llmdeck.rag.types import Citation, Retrieved
+from llmdeck.replies import json_object
 
 SYSTEM = (
     "Answer the question from the numbered passages only, citing them like [1]. "
@@ -138,12 +138,8 @@ def rerank_request(question: str, chunks: Sequence[Retrieved], model: str) -> Ch
 def reranked(reply: str, chunks: Sequence[Retrieved]) -> list[Retrieved] | None:
     """The chunks in the order the model gave (those it left out keep their order after);
     None if the reply cannot be read."""
-    match = re.search(r"\{.*\}", reply, re.DOTALL)
-    try:
-        data = json.loads(match.group()) if match else None
-    except json.JSONDecodeError:
-        return None
-    order = data.get("order") if isinstance(data, dict) else None
+    data = json_object(reply)
+    order = data.get("order") if data is not None else None
     if not isinstance(order, list) or not all(isinstance(n, int) for n in order):
         return None
     picked = list(dict.fromkeys(n - 1 for n in order if 1 <= n <= len(chunks)))

@@ -8,7 +8,6 @@ the spread.
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +21,7 @@ from llmdeck.evals.evaluators.base import (
     repeated,
     unmeasured,
 )
+from llmdeck.replies import json_object
 
 JUDGE_PROMPT_NAME = "llmdeck-judge"
 JUDGE_MESSAGES = [
@@ -44,19 +44,11 @@ JUDGE_MESSAGES = [
 ]
 """The default judge prompt, seeded into the registry when no prompt has its name."""
 
-JSON_OBJECT = re.compile(r"\{.*\}", re.DOTALL)
-
 
 def parse_verdict(reply: str, scale: float) -> tuple[float, str] | None:
     """(score in [0, 1], reason) from a judge's reply, or None when it cannot be read."""
-    match = JSON_OBJECT.search(reply)
-    if not match:
-        return None
-    try:
-        data = json.loads(match.group())
-    except json.JSONDecodeError:
-        return None
-    if not isinstance(data, dict):
+    data = json_object(reply)
+    if data is None:
         return None
     score = data.get("score")
     if isinstance(score, bool) or not isinstance(score, int | float):

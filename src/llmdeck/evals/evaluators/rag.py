@@ -4,7 +4,6 @@ groundedness detector)."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,8 +16,8 @@ from llmdeck.evals.evaluators.base import (
     options_check,
     unmeasured,
 )
-from llmdeck.evals.evaluators.judge import JSON_OBJECT
 from llmdeck.guards import GroundednessDetector
+from llmdeck.replies import json_object
 
 
 def _hit(chunk: Chunk, relevant: set[str]) -> bool:
@@ -62,12 +61,8 @@ async def judged_relevance(tools: Tools, case: Case, chunk: Chunk) -> bool | Non
             reply = await tools.complete(tools.judge_model, [{"role": "user", "content": prompt}])
         except Exception:  # noqa: BLE001 - a failed judge call is retried, then unmeasured
             continue
-        match = JSON_OBJECT.search(reply)
-        try:
-            data = json.loads(match.group()) if match else None
-        except json.JSONDecodeError:
-            data = None
-        if isinstance(data, dict) and isinstance(data.get("relevant"), bool):
+        data = json_object(reply)
+        if data is not None and isinstance(data.get("relevant"), bool):
             return bool(data["relevant"])
     return None
 
