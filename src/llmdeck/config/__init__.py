@@ -12,7 +12,16 @@ from llmdeck.config.evals import EvalsSettings, OnlineSettings, PromotionRule
 from llmdeck.config.guards import GuardMode, GuardRule, GuardsConfig
 from llmdeck.config.jobs import JobsBackend, JobsSettings
 from llmdeck.config.limits import LimitsSettings, StateSettings
-from llmdeck.config.load import find_config, format_loc, load_settings
+from llmdeck.config.load import (
+    Loc,
+    expand_env,
+    find_config,
+    format_loc,
+    line_of,
+    load_settings,
+    parse_yaml,
+    validation_problems,
+)
 from llmdeck.config.rag import (
     ChunkingSettings,
     LoaderSettings,
@@ -98,6 +107,11 @@ __all__ = [
     "UiSettings",
     "find_config",
     "format_loc",
+    "expand_env",
+    "line_of",
+    "parse_yaml",
+    "validation_problems",
+    "Loc",
     "load_settings",
     "parse_duration",
 ]

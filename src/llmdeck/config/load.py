@@ -48,7 +48,7 @@ def load_settings(
     if file is not None:
         source = str(file)
         data, lines = _read_yaml(file)
-        data = _expand(data, (), environ, source, lines)
+        data = expand_env(data, environ, source, lines)
     overrides = {
         "database_url": environ.get(env.LLMDECK_DATABASE_URL.name),
         "redis_url": environ.get(env.LLMDECK_REDIS_URL.name),
@@ -60,7 +60,7 @@ def load_settings(
     try:
         return Settings.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(_problems(exc, source, lines)) from None
+        raise ConfigError(validation_problems(exc, source, lines)) from None
 
 
 def _read_yaml(file: Path) -> tuple[dict[str, Any], dict[Loc, int]]:
@@ -68,6 +68,17 @@ def _read_yaml(file: Path) -> tuple[dict[str, Any], dict[Loc, int]]:
         text = file.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError([Problem("", f"cannot read: {exc.strerror}", str(file))]) from None
+    data, lines = parse_yaml(text, str(file))
+    if data is None:
+        return {}, {}
+    if not isinstance(data, dict):
+        raise ConfigError([Problem("", "the top level must be a mapping", str(file), 1)])
+    return data, lines
+
+
+def parse_yaml(text: str, source: str) -> tuple[Any, dict[Loc, int]]:
+    """The YAML document in `text` and the line of each key and item by its path (for errors
+    that name a line); ConfigError names the line of a syntax error."""
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)
@@ -75,14 +86,16 @@ def _read_yaml(file: Path) -> tuple[dict[str, Any], dict[Loc, int]]:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
         problem = getattr(exc, "problem", None) or str(exc)
-        raise ConfigError([Problem("", f"invalid YAML: {problem}", str(file), line)]) from None
-    if data is None:
-        return {}, {}
-    if not isinstance(data, dict):
-        raise ConfigError([Problem("", "the top level must be a mapping", str(file), 1)])
+        raise ConfigError([Problem("", f"invalid YAML: {problem}", source, line)]) from None
     lines: dict[Loc, int] = {}
     _index_lines(node, (), lines)
     return data, lines
+
+
+def expand_env(data: Any, environ: Mapping[str, str], source: str, lines: dict[Loc, int]) -> Any:
+    """`data` with `${VAR}` and `${VAR:-default}` in its strings filled from `environ`;
+    ConfigError names the path and line of a variable that is not set."""
+    return _expand(data, (), environ, source, lines)
 
 
 def _index_lines(node: yaml.Node | None, loc: Loc, out: dict[Loc, int]) -> None:
@@ -122,7 +135,7 @@ def _expand(
     result = _VAR.sub(substitute, value)
     if missing:
         message = f"environment variable {missing[0]} is not set (use ${{{missing[0]}:-default}})"
-        raise ConfigError([Problem(format_loc(loc), message, source, _line(loc, lines))])
+        raise ConfigError([Problem(format_loc(loc), message, source, line_of(loc, lines))])
     return result
 
 
@@ -137,7 +150,8 @@ def format_loc(loc: Loc) -> str:
     return out
 
 
-def _line(loc: Loc, lines: dict[Loc, int]) -> int | None:
+def line_of(loc: Loc, lines: dict[Loc, int]) -> int | None:
+    """The line of `loc`, or of its nearest parent that has one."""
     for end in range(len(loc), -1, -1):
         if loc[:end] in lines:
             return lines[loc[:end]]
@@ -150,7 +164,8 @@ _MESSAGES = {
 }
 
 
-def _problems(exc: ValidationError, source: str, lines: dict[Loc, int]) -> list[Problem]:
+def validation_problems(exc: ValidationError, source: str, lines: dict[Loc, int]) -> list[Problem]:
+    """A pydantic error as problems, each with its path and line."""
     problems = []
     for error in exc.errors():
         loc = tuple(
@@ -158,5 +173,5 @@ def _problems(exc: ValidationError, source: str, lines: dict[Loc, int]) -> list[
         )
         message = _MESSAGES.get(error["type"], error["msg"])
         message = message.removeprefix("Value error, ")
-        problems.append(Problem(format_loc(loc), message, source, _line(loc, lines)))
+        problems.append(Problem(format_loc(loc), message, source, line_of(loc, lines)))
     return problems
