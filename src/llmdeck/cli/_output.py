@@ -1,4 +1,4 @@
-"""Output helpers: human tables or --json, and the shared --config option."""
+"""Output helpers: human tables or --json, progress bars, and the shared options."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 import click
 import orjson
 from rich.console import Console
+from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -25,6 +26,32 @@ def config_option(fn: F) -> F:
         default=None,
         help="llmdeck.yaml to use (default: $LLMDECK_CONFIG, then ./llmdeck.yaml).",
     )(fn)
+
+
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+
+
+def progress() -> Progress:
+    """A progress bar on stderr: description, bar, percent, a free `extra` field, elapsed."""
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TaskProgressColumn(),
+        TextColumn("{task.fields[extra]}"),
+        TimeElapsedColumn(),
+        console=errors,
+        transient=False,
+    )
+
+
+def json_value(text: str | None, option: str) -> Any:
+    """An option's JSON value (None when not given); a usage error names the option."""
+    if not text:
+        return None
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError as exc:
+        raise click.BadParameter(f"not JSON: {exc}", param_hint=option) from None
 
 
 def print_json(value: Any) -> None:

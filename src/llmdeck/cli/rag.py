@@ -19,8 +19,15 @@ import click
 import httpx
 import orjson
 
-from llmdeck.cli._output import config_option, errors, print_json, print_table
-from llmdeck.cli.vectors import _progress, json_option
+from llmdeck.cli._output import (
+    config_option,
+    errors,
+    json_option,
+    json_value,
+    print_json,
+    print_table,
+    progress,
+)
 from llmdeck.config import load_settings
 from llmdeck.errors import ApiError
 from llmdeck.rag import IngestReport, RagError, RagService
@@ -81,10 +88,10 @@ def ingest(
             sys.exit(1)
         return
     settings = load_settings(config_path, os.environ)
-    with background_runtime(settings) as runtime, _progress() as bar:
+    with background_runtime(settings) as runtime, progress() as bar:
         task = bar.add_task(f"ingesting into {collection}", total=None, extra="")
 
-        def progress(report: IngestReport) -> None:
+        def show(report: IngestReport) -> None:
             bar.update(
                 task,
                 completed=report.files_done,
@@ -92,7 +99,7 @@ def ingest(
                 extra=_progress_line(report),
             )
 
-        report = runtime.rag.ingest(collection, path, progress=progress)
+        report = runtime.rag.ingest(collection, path, progress=show)
     summary = report.to_dict()
     if as_json:
         print_json(summary)
@@ -111,7 +118,7 @@ def _remote_ingest(url: str, key: str | None, collection: str, path: str) -> dic
     headers = {"authorization": f"Bearer {key}"} if key else {}
     base = url.rstrip("/")
     try:
-        with httpx.Client(timeout=30, headers=headers) as client, _progress() as bar:
+        with httpx.Client(timeout=30, headers=headers) as client, progress() as bar:
             started = client.post(
                 f"{base}/api/rag/ingest", json={"collection": collection, "path": path}
             )
@@ -166,10 +173,7 @@ def query(
     as_json: bool,
 ) -> None:
     """Answer TEXT from a collection, with citations."""
-    try:
-        flt = orjson.loads(filter_json) if filter_json else None
-    except orjson.JSONDecodeError as exc:
-        raise click.BadParameter(f"not JSON: {exc}", param_hint="--filter") from None
+    flt = json_value(filter_json, "--filter")
     body = {"collection": collection, "query": text, "k": k, "filter": flt}
     url = url or os.environ.get("LLMDECK_URL")
     echo = None if as_json or not stream else _echo_delta

@@ -15,14 +15,18 @@ from contextlib import contextmanager
 from typing import Any
 
 import click
-from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
-from llmdeck.cli._output import config_option, errors, print_json, print_table
+from llmdeck.cli._output import (
+    config_option,
+    errors,
+    json_option,
+    print_json,
+    print_table,
+    progress,
+)
 from llmdeck.config import IndexSettings, load_settings
 from llmdeck.server.embedder import background_runtime
 from llmdeck.vectors import CollectionNotFound, VectorError, VectorService, age
-
-json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 
 
 @contextmanager
@@ -30,18 +34,6 @@ def _service(config_path: str | None) -> Iterator[VectorService]:
     settings = load_settings(config_path, os.environ)
     with background_runtime(settings) as runtime:
         yield runtime.vectors
-
-
-def _progress() -> Progress:
-    return Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TaskProgressColumn(),
-        TextColumn("{task.fields[extra]}"),
-        TimeElapsedColumn(),
-        console=errors,
-        transient=False,
-    )
 
 
 class _Group(click.Group):
@@ -164,7 +156,7 @@ def tune(
     name: str, target_recall: float, k: int, queries: int, config_path: str | None, as_json: bool
 ) -> None:
     """Pick the fastest search setting that meets the target recall@k, and record it."""
-    with _service(config_path) as service, _progress() as bar:
+    with _service(config_path) as service, progress() as bar:
         task = bar.add_task("tuning", total=None, extra="")
         found = service.tune(
             name,

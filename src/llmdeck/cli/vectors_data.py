@@ -8,8 +8,15 @@ from typing import Any
 import click
 import orjson
 
-from llmdeck.cli._output import config_option, print_json, print_table
-from llmdeck.cli.vectors import _progress, _service, json_option, vectors
+from llmdeck.cli._output import (
+    config_option,
+    json_option,
+    json_value,
+    print_json,
+    print_table,
+    progress,
+)
+from llmdeck.cli.vectors import _service, vectors
 from llmdeck.vectors import Item, VectorError
 
 BATCH = 256
@@ -48,7 +55,7 @@ def upsert(
     (items without a vector are embedded with the collection's model)."""
     items = read_items(file)
     count, tokens, cost = 0, 0, 0.0
-    with _service(config_path) as service, _progress() as bar:
+    with _service(config_path) as service, progress() as bar:
         task = bar.add_task(f"upserting into {name}", total=len(items), extra="")
         for start in range(0, len(items), BATCH):
             written = service.ingest(name, items[start : start + BATCH], model=model)
@@ -89,10 +96,7 @@ def search(
     as_json: bool,
 ) -> None:
     """Search NAME for QUERY."""
-    try:
-        flt = orjson.loads(filter_json) if filter_json else None
-    except orjson.JSONDecodeError as exc:
-        raise click.BadParameter(f"not JSON: {exc}", param_hint="--filter") from None
+    flt = json_value(filter_json, "--filter")
     with _service(config_path) as service:
         hits = service.vectors.get(name).search(
             query, k=k, filter=flt, mode=mode, fusion_method=fusion, alpha=alpha

@@ -10,8 +10,14 @@ from typing import Any
 import click
 import orjson
 
-from llmdeck.cli._output import config_option, print_json, print_table
-from llmdeck.cli.vectors import _progress, _service, json_option, vectors
+from llmdeck.cli._output import (
+    config_option,
+    json_option,
+    print_json,
+    print_table,
+    progress,
+)
+from llmdeck.cli.vectors import _service, vectors
 from llmdeck.vectors import Plan, VectorError, VectorService, age, parse_golden
 
 
@@ -63,7 +69,7 @@ def migrate(
 def _run_with_progress(service: VectorService, name: str, plan: Plan) -> dict[str, Any]:
     stop = threading.Event()
     outcome: dict[str, Any] = {}
-    with _progress() as bar:
+    with progress() as bar:
         task = bar.add_task(f"re-embedding {name}", total=None, extra="")
 
         def show(state: dict[str, Any]) -> None:
