@@ -10,8 +10,7 @@ import click
 from llmdeck.cli._output import print_json
 from llmdeck.config import load_settings
 from llmdeck.errors import ConfigError
-from llmdeck.gateway.gateway import provider_problems
-from llmdeck.gateway.stages.guards import guard_problems
+from llmdeck.gateway import config_problems
 
 
 @click.group()
@@ -27,7 +26,7 @@ def check(file: str | None, as_json: bool) -> None:
     path. Exits 1 when the file has errors."""
     try:
         settings = load_settings(file, os.environ)
-        problems = provider_problems(settings) + guard_problems(settings)
+        problems = config_problems(settings)
         if problems:
             raise ConfigError(problems)
     except ConfigError as exc:

@@ -22,9 +22,7 @@ from rich.progress import (
 from llmdeck.cli._output import config_option, errors, print_json, print_table
 from llmdeck.config import load_settings
 from llmdeck.errors import NotFound
-from llmdeck.evals import Comparison, Evals, load_suite
-from llmdeck.evals.local import local_evals
-from llmdeck.evals.report import as_json, junit, markdown
+from llmdeck.evals import Comparison, Evals, as_json, junit, load_suite, local_evals, markdown
 
 T = TypeVar("T")
 json_option = click.option("--json", "as_json_flag", is_flag=True, help="Print JSON.")

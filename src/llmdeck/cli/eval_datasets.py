@@ -12,8 +12,15 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from llmdeck.cli._output import config_option, errors, print_json, print_table
 from llmdeck.cli.eval import eval_group, json_option, with_evals
 from llmdeck.config import load_settings, parse_duration
-from llmdeck.evals import DatasetError, Evals, read_items, to_csv, to_jsonl
-from llmdeck.evals.from_traces import TraceFilter, items_from_traces
+from llmdeck.evals import (
+    DatasetError,
+    Evals,
+    TraceFilter,
+    items_from_traces,
+    read_items,
+    to_csv,
+    to_jsonl,
+)
 
 
 @eval_group.group()

@@ -8,9 +8,12 @@ from llmdeck.evals.compare import Comparison, Difference, compare
 from llmdeck.evals.datasets import DatasetInfo, Datasets
 from llmdeck.evals.evaluators import Case, Chunk, EvalScore, Evaluator, Tools
 from llmdeck.evals.experiments import ExperimentRequest, Experiments
+from llmdeck.evals.from_traces import TraceFilter, items_from_traces
 from llmdeck.evals.gate import promotion_gate
 from llmdeck.evals.items import DatasetError, Item, read_items, to_csv, to_jsonl
+from llmdeck.evals.local import local_evals
 from llmdeck.evals.online import OnlineEvaluator
+from llmdeck.evals.report import as_json, junit, markdown
 from llmdeck.evals.routes import routes
 from llmdeck.evals.runs import Result, Run, Runs
 from llmdeck.evals.service import Evals, Outcome
@@ -19,6 +22,12 @@ from llmdeck.evals.suite import Suite, load_suite, parse_suite
 from llmdeck.evals.targets import TargetSpec
 
 __all__ = [
+    "TraceFilter",
+    "as_json",
+    "items_from_traces",
+    "junit",
+    "local_evals",
+    "markdown",
     "Case",
     "Chunk",
     "Comparison",

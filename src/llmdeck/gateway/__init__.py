@@ -4,7 +4,7 @@ Other capabilities use only what is exported here.
 """
 
 from llmdeck.gateway.call import Call, ChunkStream, Principal, Reply
-from llmdeck.gateway.gateway import Gateway
+from llmdeck.gateway.gateway import Gateway, config_problems
 from llmdeck.gateway.pipeline import Next, Stage, compose
 from llmdeck.gateway.providers import Provider, ProviderContext, ProviderError
 from llmdeck.gateway.wire.openai import (
@@ -36,4 +36,5 @@ __all__ = [
     "Stage",
     "Usage",
     "compose",
+    "config_problems",
 ]

@@ -16,7 +16,7 @@ from llmdeck.gateway.providers import Provider, ProviderContext, provider_factor
 from llmdeck.gateway.router import Router, circuit_store, recorder_sink
 from llmdeck.gateway.stages.cache import CacheStage, gateway_embed
 from llmdeck.gateway.stages.cost import CostStage
-from llmdeck.gateway.stages.guards import GuardStage, gateway_judge, local_embed
+from llmdeck.gateway.stages.guards import GuardStage, gateway_judge, guard_problems, local_embed
 from llmdeck.gateway.stages.limits import LimitsStage
 from llmdeck.gateway.stages.prompt import PromptStage
 from llmdeck.gateway.stages.trace import TraceStage
@@ -180,6 +180,12 @@ class Gateway:
 def _names_its_prompt(request: ChatRequest | EmbeddingRequest) -> bool:
     prompt = getattr(request, "prompt", None)
     return prompt is not None and request.model == prompt.name
+
+
+def config_problems(settings: Settings) -> list[Problem]:
+    """What the gateway cannot run that the settings' schema accepts: unknown providers, guard
+    options its detectors refuse. Each problem names its config path."""
+    return provider_problems(settings) + guard_problems(settings)
 
 
 def provider_problems(settings: Settings) -> list[Problem]:
