@@ -21,7 +21,7 @@ from pathlib import Path
 
 import psycopg
 
-from bench._docs import write_section
+from bench.report import write_section
 from llmdeck.config import Settings
 from llmdeck.evals import Item, TargetSpec
 from llmdeck.evals.evaluators import build_evaluators

@@ -28,7 +28,7 @@ import orjson
 import redis
 import uvloop
 
-from bench._docs import write_section
+from bench.report import write_section
 from bench.spend_queries import spend_query_rows
 from llmdeck.config import Settings
 from llmdeck.gateway import Call, ChatRequest, ChatResponse, Principal, compose

@@ -39,6 +39,10 @@ from llmdeck.observe.query import TraceFilter, get_trace, search
 from llmdeck.store import open_store, tables
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # run as a script: `bench` from the checkout
+
+from bench.report import write_section  # noqa: E402
+
 PG = os.environ.get("LLMDECK_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 MODELS = [
     ("gpt", "openai", "gpt-4o-mini"),
@@ -397,19 +401,6 @@ def metrics_cost(calls: int = 200_000) -> tuple[float, float]:
     return hand, (time.perf_counter() - started) / calls * 1e6
 
 
-def report(lines: list[str]) -> None:
-    """Replace (or add) the `## Observability` section of docs/benchmarks.md."""
-    path = ROOT / "docs" / "benchmarks.md"
-    text = path.read_text() if path.exists() else "# Benchmarks\n"
-    section = "## Observability\n\n" + "\n".join(lines).rstrip("\n") + "\n"
-    head, found, rest = text.partition("## Observability")
-    if not found:
-        path.write_text(text.rstrip("\n") + "\n\n" + section)
-        return
-    tail = rest[rest.index("\n## ") + 1 :] if "\n## " in rest else ""
-    path.write_text(head + section + ("\n" + tail if tail else ""))
-
-
 def cpu_costs(n: int = 5_120) -> tuple[float, float]:
     """(µs per span to decode and map OTLP protobuf, µs per span for the writer on SQLite)."""
     from llmdeck.observe.routes import decode_spans
@@ -505,7 +496,7 @@ def main() -> None:
             "pessimistic and the ratios are the stable part.",
         ]
     )
-    report(lines)
+    write_section("## Observability", lines)
     print("\n".join(lines))
 
 

@@ -24,6 +24,9 @@ from typing import Any
 
 import httpx
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # `bench` from the checkout
+
+from bench.report import replace_section
 from llmdeck.config import Settings
 from llmdeck.gateway import ChatRequest
 from llmdeck.gateway.stages.prompt import merge
@@ -160,18 +163,6 @@ def report(micro_: dict[str, float], per_request: dict[str, float], command: str
     )
 
 
-def write(section: str, path: Path = Path("docs/benchmarks.md")) -> None:
-    """Replace (or add) this benchmark's section, keeping the others."""
-    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n\n"
-    start = text.find(HEADING)
-    if start == -1:
-        text = text.rstrip("\n") + "\n\n" + section
-    else:
-        end = text.find("\n## ", start + len(HEADING))
-        text = text[:start] + section + ("" if end == -1 else text[end + 1 :])
-    path.write_text(text, encoding="utf-8")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=200, help="per round and kind")
@@ -181,7 +172,7 @@ def main() -> None:
     command = " ".join(["python bench/prompts_bench.py", *sys.argv[1:]])
     section = report(micro_, per_request, command)
     print(section)
-    write(section)
+    replace_section(section)
 
 
 if __name__ == "__main__":

@@ -27,7 +27,7 @@ from typing import Any
 
 import orjson
 
-from bench._docs import write_section
+from bench.report import write_section
 from llmdeck.config import RetrievalSettings, Settings
 from llmdeck.rag import IngestReport, RagService
 from llmdeck.rag.retrieve import Query, retrieve

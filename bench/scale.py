@@ -30,7 +30,7 @@ import psycopg
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench._docs import write_section  # noqa: E402
+from bench.report import write_section  # noqa: E402
 
 POSTGRES = os.environ.get("LLMDECK_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS = os.environ.get("LLMDECK_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")

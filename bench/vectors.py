@@ -27,6 +27,10 @@ from typing import Any
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # run as a script: `bench` from the checkout
+
+from bench.report import replace_section  # noqa: E402
+
 K = 10
 # name -> (filter, mask over rows); uniform filters first, then two that follow the content
 FILTERS: dict[str, dict[str, Any]] = {
@@ -294,20 +298,6 @@ def report(results: dict[str, dict[str, Any]], args: argparse.Namespace) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_section(text: str) -> None:
-    """Replace (or add) the section in docs/benchmarks.md, keeping the others."""
-    path = ROOT / "docs" / "benchmarks.md"
-    old = path.read_text() if path.exists() else "# Benchmarks\n"
-    start = old.find("## Vector collections")
-    if start < 0:
-        new = old.rstrip() + "\n\n" + text
-    else:
-        end = old.find("\n## ", start + 1)
-        rest = "" if end < 0 else old[end:]
-        new = old[:start] + text.rstrip() + "\n" + rest
-    path.write_text(new)
-
-
 NOTES = """
 How to read it:
 
@@ -375,7 +365,7 @@ def main() -> None:
     if args.no_write:
         print(text)
     else:
-        write_section(text)
+        replace_section(text)
 
 
 def run_all(args: argparse.Namespace) -> dict[str, dict[str, Any]]:

@@ -23,6 +23,7 @@ from typing import Any
 
 from bench.gateway import contenders, document, litellm_env, procfs, profile, runner
 from bench.gateway.contenders import LOAD_CORE, Process
+from bench.report import replace_section
 
 BENCH = Path(__file__).resolve().parents[1]
 ROOT = BENCH.parent
@@ -172,7 +173,7 @@ def publish(results: dict[str, Any], args: argparse.Namespace) -> None:
     if args.no_write:
         print(text)
     else:
-        document.write_section(args.output, text)
+        replace_section(text, args.output)
         print(f"wrote {args.output}", file=sys.stderr)
 
 

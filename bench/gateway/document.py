@@ -4,8 +4,6 @@ putting the section into docs/benchmarks.md."""
 from __future__ import annotations
 
 import math
-import re
-from pathlib import Path
 from typing import Any
 
 from bench.gateway.report import (
@@ -148,14 +146,3 @@ def render(results: dict[str, Any]) -> str:
         "",
     ]
     return "\n".join(parts)
-
-
-def write_section(path: Path, section: str) -> None:
-    """Put `section` in place of the file's `## Gateway overhead` (kept: every other section)."""
-    text = path.read_text() if path.exists() else "# Benchmarks\n\nRun with `make bench`.\n"
-    pattern = re.compile(rf"^{re.escape(HEADING)}\n.*?(?=^## |\Z)", re.M | re.S)
-    if pattern.search(text):
-        text = pattern.sub(lambda _: section.rstrip() + "\n\n", text, count=1)
-    else:
-        text = text.rstrip() + "\n\n" + section
-    path.write_text(text.rstrip() + "\n")
