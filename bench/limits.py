@@ -40,6 +40,7 @@ from llmdeck.gateway.stages.limits import LimitsStage
 from llmdeck.gateway.state import LocalState, RedisState, ResilientState, StateBackend
 from llmdeck.gateway.wire.openai import Choice, Message, Usage
 from llmdeck.store import open_store
+from llmdeck.testing import free_port
 
 REDIS_URL = os.environ.get("LLMDECK_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 HEADING = "## Keys, limits and budgets"
@@ -208,7 +209,7 @@ def end_to_end(requests: int, workdir: Path, rounds: int) -> list[tuple[str, tup
     """`llmdeck serve` in front of a fake provider process: an admin-key request (no limits)
     against a key with rpm, tpm and a budget, with in-process state and with Redis. Variants
     take turns; each keeps its best figures."""
-    fake_port = _port()
+    fake_port = free_port()
     fake = subprocess.Popen(
         [sys.executable, "-m", "llmdeck.testing", "--port", str(fake_port)],
         stderr=subprocess.DEVNULL,
@@ -255,7 +256,7 @@ def _start_server(
         body["redis_url"] = REDIS_URL
     config = workdir / f"{kind}.json"
     config.write_bytes(orjson.dumps(body))
-    port = _port()
+    port = free_port()
     servers.append(serve(config, workdir / f"home-{kind}", port))
     base = f"http://127.0.0.1:{port}"
     wait(f"{base}/health")
@@ -265,14 +266,6 @@ def _start_server(
         headers={"authorization": "Bearer sk-bench"},
     ).json()
     return f"{base}/v1/chat/completions", str(created["key"])
-
-
-def _port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def report(

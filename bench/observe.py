@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import socket
 import sqlite3
 import statistics
 import subprocess
@@ -37,6 +36,7 @@ from llmdeck.observe.otlp import to_protobuf
 from llmdeck.observe.params import Params
 from llmdeck.observe.query import TraceFilter, get_trace, search
 from llmdeck.store import open_store, tables
+from llmdeck.testing import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run as a script: `bench` from the checkout
@@ -98,12 +98,6 @@ SHORTFALL = [
     "process (`llmdeck serve --workers N` already spreads OTLP requests over processes "
     "sharing the SQLite file), and fold roll-ups in C.",
 ]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def fresh_pg() -> str:

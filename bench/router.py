@@ -45,6 +45,7 @@ from llmdeck.gateway.wire.openai import Choice, EmbeddingRequest, EmbeddingRespo
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from bench.report import write_section  # noqa: E402
+from llmdeck.testing import free_port  # noqa: E402
 
 HEADING = "## Routing and failover"
 LABELLED = ROOT / "bench" / "data" / "complexity_prompts.jsonl"
@@ -208,12 +209,6 @@ def _price(tier: str, text: str) -> float:
     return (len(text) / 4 * price_in + ANSWER_TOKENS * price_out) / 1e6
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _wait_for(url: str, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -245,7 +240,7 @@ def _deployment(name: str, base: str, **extra: Any) -> dict[str, Any]:
 
 
 def _config(base: str) -> dict[str, Any]:
-    refused = f"http://127.0.0.1:{_free_port()}/v1"
+    refused = f"http://127.0.0.1:{free_port()}/v1"
     many = [_deployment(f"many-{i}", base) for i in range(20)]
     circuit = {"window": 10, "min_requests": 20, "failure_rate": 0.5, "cooldown": 5}
     outage: dict[str, list[dict[str, Any]]] = {
@@ -311,7 +306,7 @@ async def _load(url: str, model: str | None, requests: int, concurrency: int) ->
 
 
 def end_to_end_sections(requests: int, concurrency: int) -> list[str]:
-    fake_port, server_port = _free_port(), _free_port()
+    fake_port, server_port = free_port(), free_port()
     fake_url, server_url = f"http://127.0.0.1:{fake_port}", f"http://127.0.0.1:{server_port}"
     with tempfile.TemporaryDirectory() as home:
         config = Path(home) / "llmdeck.yaml"

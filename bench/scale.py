@@ -14,7 +14,6 @@ import argparse
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -31,6 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.report import write_section  # noqa: E402
+from llmdeck.testing import free_port  # noqa: E402
 
 POSTGRES = os.environ.get("LLMDECK_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS = os.environ.get("LLMDECK_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -39,12 +39,6 @@ LUA = """wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
 wrk.body = '{body}'
 """
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def wait_up(url: str, process: subprocess.Popen[bytes], timeout: float = 60) -> None:

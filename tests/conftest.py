@@ -9,6 +9,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+import redis
 
 from llmdeck.config import Settings
 from llmdeck.testing import FakeProvider
@@ -71,3 +72,17 @@ def fake(fake_provider: FakeProvider) -> FakeProvider:
 def make_settings(home: Path, **fields: object) -> Settings:
     """Settings for tests: embedded defaults under `home`, overridden by `fields`."""
     return Settings.model_validate({"home": home, **fields})
+
+
+@pytest.fixture
+def redis_prefix() -> Iterator[str]:
+    """A Redis key prefix for one test; its keys are deleted afterwards."""
+    prefix = f"t-{uuid.uuid4().hex[:10]}:"
+    yield prefix
+    client = redis.Redis.from_url(REDIS_URL)
+    try:
+        names = list(client.scan_iter(prefix + "*", count=1000))
+        if names:
+            client.delete(*names)
+    finally:
+        client.close()

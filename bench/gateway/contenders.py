@@ -6,7 +6,6 @@ from __future__ import annotations
 import http.client
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -17,6 +16,7 @@ from pathlib import Path
 import orjson
 
 from bench.gateway import procfs
+from llmdeck.testing import free_port
 
 PROXY_CORE = 0
 LOAD_CORE = 1
@@ -36,14 +36,6 @@ def body(stream: bool) -> bytes:
 def headers() -> dict[str, str]:
     """The request headers besides Content-Type."""
     return {"Authorization": f"Bearer {API_KEY}"}
-
-
-def free_port() -> int:
-    """A port nothing listens on (now)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @dataclass

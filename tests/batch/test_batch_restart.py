@@ -20,10 +20,10 @@ from typing import Any
 import openai
 import pytest
 from sqlalchemy import select
-from tests.server.test_serve_process import free_port, start_serve
+from tests.server.test_serve_process import start_serve
 
 from llmdeck.store import open_store, tables
-from llmdeck.testing import FakeProvider
+from llmdeck.testing import FakeProvider, free_port
 
 LINES = 60
 CONCURRENCY = 4

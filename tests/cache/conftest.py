@@ -9,8 +9,6 @@ from typing import Any
 
 import openai
 import pytest
-import redis
-from tests.conftest import REDIS_URL
 
 from llmdeck.config import Settings
 from llmdeck.gateway import Principal
@@ -81,18 +79,6 @@ def server(
     settings = cache_settings(tmp_path_factory.mktemp("home"), fake_provider_server)
     with keyed_server(settings) as running:
         yield running
-
-
-@pytest.fixture
-def redis_prefix() -> Iterator[str]:
-    """A Redis key prefix of this test's own, emptied afterwards."""
-    prefix = f"test:{uuid.uuid4().hex[:10]}:"
-    yield prefix
-    client = redis.Redis.from_url(REDIS_URL)
-    keys = list(client.scan_iter(match=prefix + "*"))
-    if keys:
-        client.delete(*keys)
-    client.close()
 
 
 @pytest.fixture

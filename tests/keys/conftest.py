@@ -3,7 +3,6 @@ and a Redis key prefix of their own per test."""
 
 from __future__ import annotations
 
-import os
 import socket
 import subprocess
 import time
@@ -18,12 +17,11 @@ import pytest
 import redis
 
 from llmdeck.config import Settings
-from llmdeck.testing import FakeProvider
+from llmdeck.testing import FakeProvider, free_port
 from llmdeck.testing.server import ServerThread
 
 ADMIN = "sk-admin-test"
 PRICE = {"input": 1.0, "output": 2.0, "cached_input": 0.5}
-REDIS_URL = os.environ.get("LLMDECK_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 
 def knobs(**values: Any) -> dict[str, str]:
@@ -123,27 +121,6 @@ def serve(tmp_path: Path, fake: FakeProvider) -> Iterator[Callable[..., ServerTh
     yield start
     for server in started:
         server.stop()
-
-
-@pytest.fixture
-def redis_prefix() -> Iterator[str]:
-    """A Redis key prefix for one test; its keys are deleted afterwards."""
-    prefix = f"t-{uuid.uuid4().hex[:10]}:"
-    yield prefix
-    client = redis.Redis.from_url(REDIS_URL)
-    try:
-        names = list(client.scan_iter(prefix + "*", count=1000))
-        if names:
-            client.delete(*names)
-    finally:
-        client.close()
-
-
-def free_port() -> int:
-    """A TCP port nothing listens on (now)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class OwnRedis:

@@ -22,11 +22,12 @@ import httpx
 import orjson
 import pytest
 from sqlalchemy import func, select
+from tests.conftest import REDIS_URL
 
 from llmdeck.store import open_store, tables
-from llmdeck.testing import FakeProvider
+from llmdeck.testing import FakeProvider, free_port
 
-from .conftest import ADMIN, REDIS_URL, create_key, free_port, knobs
+from .conftest import ADMIN, create_key, knobs
 from .test_limits_gateway import COST, IN, OUT, PRICE, TEXT
 
 WINDOW = 3.0

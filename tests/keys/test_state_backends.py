@@ -8,10 +8,9 @@ import asyncio
 from collections.abc import Awaitable, Callable
 
 import pytest
+from tests.conftest import REDIS_URL
 
 from llmdeck.gateway.state import LocalState, RedisState, StateBackend, WindowCheck
-
-from .conftest import REDIS_URL
 
 Scenario = Callable[[StateBackend], Awaitable[None]]
 

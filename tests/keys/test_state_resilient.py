@@ -10,8 +10,9 @@ import pytest
 import redis
 
 from llmdeck.gateway.state import RedisState, ResilientState, WindowCheck
+from llmdeck.testing import free_port
 
-from .conftest import OwnRedis, free_port
+from .conftest import OwnRedis
 
 
 def resilient(url: str, prefix: str = "r:") -> ResilientState:
@@ -82,9 +83,9 @@ def test_an_outage_is_served_with_a_share_and_replayed(own_redis: OwnRedis) -> N
 
 @pytest.mark.redis
 def test_the_journal_stays_small_and_replays_exact_totals(redis_prefix: str) -> None:
-    from llmdeck.gateway.state.journal import Journal
+    from tests.conftest import REDIS_URL
 
-    from .conftest import REDIS_URL
+    from llmdeck.gateway.state.journal import Journal
 
     rpm = WindowCheck("rl:{j}:rpm", 1, 10**9, 60.0)
     budget = "budget:{j}:total"

@@ -5,11 +5,9 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,22 +16,15 @@ from typing import Any
 import httpx
 import orjson
 import pytest
-import redis
 
 from llmdeck.store import Store, open_store
-from llmdeck.testing import FakeProvider
+from llmdeck.testing import FakeProvider, free_port
 
 from ..conftest import REDIS_URL
 from ..keys.conftest import ADMIN as KEYS_ADMIN
 
 ADMIN = KEYS_ADMIN  # the keys tests' helpers (create_key) use this admin key
 PRICE = {"input": 1.0, "output": 2.0}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass
@@ -139,20 +130,6 @@ def write_config(path: Path, fake: FakeProvider, database: str, prefix: str, **e
         **extra,
     }
     path.write_bytes(orjson.dumps(config))  # JSON is YAML
-
-
-@pytest.fixture
-def redis_prefix() -> Iterator[str]:
-    """A Redis key prefix for one test; its keys are deleted afterwards."""
-    prefix = f"t-{uuid.uuid4().hex[:10]}:"
-    yield prefix
-    client = redis.Redis.from_url(REDIS_URL)
-    try:
-        names = list(client.scan_iter(prefix + "*", count=1000))
-        if names:
-            client.delete(*names)
-    finally:
-        client.close()
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -16,13 +15,7 @@ import pytest
 from sqlalchemy import func, select
 
 from llmdeck.store import open_store, tables
-from llmdeck.testing import FakeProvider
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from llmdeck.testing import FakeProvider, free_port
 
 
 def start_serve(config: Path, home: Path, port: int, *extra: str) -> subprocess.Popen[bytes]:

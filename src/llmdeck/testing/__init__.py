@@ -9,6 +9,7 @@ and cut streams. `python -m llmdeck.testing` runs one as its own process, and th
 from llmdeck.testing.control import RecordedRequest
 from llmdeck.testing.fake_provider import FakeProvider
 from llmdeck.testing.knobs import BEHAVIOUR_HEADER, Behaviour, ToolCall, Usage
+from llmdeck.testing.ports import free_port
 from llmdeck.testing.reply import estimate_tokens
 
 __all__ = [
@@ -19,4 +20,5 @@ __all__ = [
     "ToolCall",
     "Usage",
     "estimate_tokens",
+    "free_port",
 ]
