@@ -10,10 +10,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import orjson
-
 from llmdeck.observe.otlp.decode import WireSpan
-from llmdeck.observe.otlp.messages import input_and_output
+from llmdeck.observe.otlp.messages import input_and_output, maybe_json
 from llmdeck.observe.span import SPAN_KINDS, Span, SpanKind
 
 _OPENINFERENCE_KINDS: dict[str, SpanKind] = {
@@ -67,15 +65,6 @@ def _float(value: Any) -> float | None:
         return None
 
 
-def _json(value: Any) -> Any:
-    if isinstance(value, str) and value[:1] in ("{", "["):
-        try:
-            return orjson.loads(value)
-        except orjson.JSONDecodeError:
-            return value
-    return value
-
-
 def _str(value: Any) -> str | None:
     return None if value is None else str(value)
 
@@ -96,7 +85,7 @@ def _kind(attrs: dict[str, Any]) -> SpanKind:
 
 
 def _tags(attrs: dict[str, Any]) -> list[str] | None:
-    value = _json(_pop(attrs, "llmdeck.tags", "tag.tags", "langfuse.trace.tags"))
+    value = maybe_json(_pop(attrs, "llmdeck.tags", "tag.tags", "langfuse.trace.tags"))
     if isinstance(value, str):
         value = [value]
     return [str(tag) for tag in value] if isinstance(value, list) and value else None
@@ -104,12 +93,12 @@ def _tags(attrs: dict[str, Any]) -> list[str] | None:
 
 def _parameters(attrs: dict[str, Any]) -> dict[str, Any] | None:
     found: dict[str, Any] = {}
-    invocation = _json(attrs.pop("llm.invocation_parameters", None))
+    invocation = maybe_json(attrs.pop("llm.invocation_parameters", None))
     if isinstance(invocation, dict):
         found.update(invocation)
     for key in [k for k in attrs if _PARAMETER.match(k)]:
         found[key.removeprefix("gen_ai.request.")] = attrs.pop(key)
-    explicit = _json(attrs.pop("llmdeck.parameters", None))
+    explicit = maybe_json(attrs.pop("llmdeck.parameters", None))
     if isinstance(explicit, dict):
         found.update(explicit)
     return found or None
@@ -164,7 +153,7 @@ def to_span(wire: WireSpan) -> Span:
     start = wire.start_ns / 1e9
     end = wire.end_ns / 1e9 if wire.end_ns else None
     model = _pop(attrs, "gen_ai.response.model", "llm.model_name", "gen_ai.request.model")
-    metadata = _json(_pop(attrs, "llmdeck.trace.metadata", "metadata"))
+    metadata = maybe_json(_pop(attrs, "llmdeck.trace.metadata", "metadata"))
     span_input, span_output, leftover_events = input_and_output(kind, attrs, wire.events)
     span = Span(
         id=wire.span_id,
@@ -225,7 +214,7 @@ def _leftover(
     attrs: dict[str, Any], wire: WireSpan, events: list[tuple[str, int, dict[str, Any]]]
 ) -> dict[str, Any]:
     for key in [k for k in attrs if k.startswith("llmdeck.")]:
-        attrs[key.removeprefix("llmdeck.")] = _json(attrs.pop(key))
+        attrs[key.removeprefix("llmdeck.")] = maybe_json(attrs.pop(key))
     service = wire.resource.get("service.name")
     if service and service != "llmdeck":
         attrs["service"] = service

@@ -25,7 +25,8 @@ _MESSAGE_EVENTS = {
 }
 
 
-def _json(value: Any) -> Any:
+def maybe_json(value: Any) -> Any:
+    """A string that holds a JSON object or array, parsed; anything else as it is."""
     if isinstance(value, str) and value[:1] in ("{", "["):
         try:
             return orjson.loads(value)
@@ -123,15 +124,15 @@ def _from_events(events: Events) -> tuple[list[Any], list[Any], Events]:
     rest: Events = []
     for name, ns, attrs in events:
         if name in _MESSAGE_EVENTS:
-            content = _json(attrs.get("content", attrs.get("gen_ai.event.content")))
+            content = maybe_json(attrs.get("content", attrs.get("gen_ai.event.content")))
             inputs.append({"role": attrs.get("role", _MESSAGE_EVENTS[name]), "content": content})
         elif name == "gen_ai.choice":
-            message = _json(attrs.get("message", attrs.get("gen_ai.event.content")))
+            message = maybe_json(attrs.get("message", attrs.get("gen_ai.event.content")))
             outputs.append(message if message is not None else attrs)
         elif name == "gen_ai.content.prompt":
-            inputs.append(_json(attrs.get("gen_ai.prompt")))
+            inputs.append(maybe_json(attrs.get("gen_ai.prompt")))
         elif name == "gen_ai.content.completion":
-            outputs.append(_json(attrs.get("gen_ai.completion")))
+            outputs.append(maybe_json(attrs.get("gen_ai.completion")))
         else:
             rest.append((name, ns, attrs))
     return inputs, outputs, rest
@@ -141,16 +142,16 @@ def _value(attrs: dict[str, Any], side: str) -> Any:
     value = attrs.pop(f"{side}.value", None)
     mime = attrs.pop(f"{side}.mime_type", None)
     if isinstance(value, str) and (mime == "application/json" or mime is None):
-        return _json(value)
+        return maybe_json(value)
     return value
 
 
 def _messages(attrs: dict[str, Any], families: Families, events: Events) -> tuple[Any, Any, Events]:
     openinference_in = [_openinference_message(m) for m in family(families, "llm.input_messages")]
     openinference_out = [_openinference_message(m) for m in family(families, "llm.output_messages")]
-    genai_in = _json(attrs.pop("gen_ai.input.messages", None))
-    genai_out = _json(attrs.pop("gen_ai.output.messages", None))
-    system = _json(attrs.pop("gen_ai.system_instructions", None))
+    genai_in = maybe_json(attrs.pop("gen_ai.input.messages", None))
+    genai_out = maybe_json(attrs.pop("gen_ai.output.messages", None))
+    system = maybe_json(attrs.pop("gen_ai.system_instructions", None))
     legacy_in = [
         {"role": m.get("role", "user"), "content": m.get("content")}
         for m in family(families, "gen_ai.prompt")
@@ -177,7 +178,7 @@ def _documents(families: Families) -> list[dict[str, Any]] | None:
     docs = family(families, "retrieval.documents") or family(families, "reranker.output_documents")
     if not docs:
         return None
-    return [{k.removeprefix("document."): _json(v) for k, v in doc.items()} for doc in docs]
+    return [{k.removeprefix("document."): maybe_json(v) for k, v in doc.items()} for doc in docs]
 
 
 def _is_messages(value: Any) -> bool:
@@ -196,8 +197,8 @@ def input_and_output(kind: str, attrs: dict[str, Any], events: Events) -> tuple[
     messages_in, messages_out, rest = _messages(attrs, families, events)
     documents = _documents(families)
     texts = [e.get("embedding.text") for e in family(families, "embedding.embeddings")]
-    arguments = _json(attrs.pop("gen_ai.tool.call.arguments", None))
-    result = _json(attrs.pop("gen_ai.tool.call.result", None))
+    arguments = maybe_json(attrs.pop("gen_ai.tool.call.arguments", None))
+    result = maybe_json(attrs.pop("gen_ai.tool.call.result", None))
     if kind == "llm":
         # A message list (or one message) in input.value/output.value is already the shape
         # wanted; a raw request or response body is not, and the messages are.
