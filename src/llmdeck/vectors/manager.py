@@ -4,6 +4,7 @@ its data in a backend (a folder under LLMDECK_HOME, or a pgvector table)."""
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import re
@@ -189,7 +190,7 @@ class Vectors:
                 .values(**values)
             )
         )
-        new = _replace_index(spec, settings)
+        new = dataclasses.replace(spec, index=settings)
         collection.spec = new
         return new
 
@@ -281,12 +282,6 @@ def _spec(row: Row[Any]) -> Spec:
         normalize=row.normalize,
         index=IndexSettings.model_validate(row.index_settings or {}),
     )
-
-
-def _replace_index(spec: Spec, settings: IndexSettings) -> Spec:
-    from dataclasses import replace
-
-    return replace(spec, index=settings)
 
 
 def _insert(conn: Connection, spec: Spec, state: str, *, alias: bool) -> None:
